@@ -1,0 +1,232 @@
+package concentrator_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"pktfwd/concentrator"
+)
+
+// Every row of hm-pyhelper's table, written out: name, bus, reset.
+var variantRows = `nebra-indoor1 spidev1.2 38; nebra-outdoor1 spidev1.2 38; nebra-outdoor2 spidev32766.0 149;
+nebra-light1 spidev1.2 22; NEBHNT-LGT-ZX spidev1.2 22; nebra-light2 spidev0.0 415; nebra-light3 spidev1.2 4;
+NEBHNT-BBB spidev1.0 60; NEBHNT-PBB spidev1.2 60; nebra-indoor2 spidev32766.0 149; NEBHNT-HHTK spidev2.0 167;
+rak-fl1 spidev0.0 25; helium-fl1 spidev0.0 25; sensecap-fl1 spidev0.0 17; pantherx1-fl1 spidev0.0 23;
+finestra-fl1 spidev0.0 17; pisces-fl1 spidev0.0 23; controllino-fl1 spidev0.0 4; DIY-PISLGH spidev0.0 22;
+DIY-RAK2287 spidev0.0 17; linxdot-fl1 spidev0.0 17; linxdot-rk3566-fl1 spidev0.0 17; pycom-fl1 spidev0.0 23;
+syncrobit-fl1 spidev0.0 17; syncrobit-rkcm3-fl1 spidev0.0 17; cotx-fl1 spidev0.0 22; risinghf-fl1 spidev1.0 38;
+midas-fl1 spidev0.0 17; bobcat-px30 spidev1.0 104; bobcat-rk3566 spidev5.0 149; heltec-fl1 spidev32766.0 2;
+NEBHNT-IN1 spidev1.2 38; Indoor spidev1.2 38; NEBHNT-OUT1 spidev1.2 38; Outdoor spidev1.2 38;
+NEBHNT-LGT-ZS spidev1.2 22; NEBHNT-HHRK4 spidev32766.0 149; NEBHNT-HHRK4-OUT spidev32766.0 149;
+NEBHNT-HHRPI spidev0.0 22; NEBHNT-HHRPL spidev0.0 22; NEBHNT-HHTK2 spidev2.0 167; COMP-RAKHM spidev0.0 25;
+COMP-HELIUM spidev0.0 25; COMP-SENSECAPM1 spidev0.0 17; COMP-FINESTRA spidev0.0 17; COMP-PISCESP100 spidev0.0 23`
+
+func TestResolve_EveryVariant(t *testing.T) {
+	rows := strings.Split(strings.ReplaceAll(variantRows, "\n", " "), ";")
+	if len(rows) != len(concentrator.Variants()) {
+		t.Errorf("%d rows written, table has %d", len(rows), len(concentrator.Variants()))
+	}
+	for _, row := range rows {
+		f := strings.Fields(row)
+		h, errs := concentrator.Resolve(concentrator.Settings{Variant: f[0]})
+		if len(errs) > 0 {
+			t.Errorf("%s: %v", f[0], errs)
+			continue
+		}
+		reset, _ := strconv.Atoi(f[2])
+		if h.Bus.Name() != f[1] || h.Reset == nil || h.Reset.Global != reset {
+			t.Errorf("%s: got %s reset %v, want %s %d", f[0], h.Bus.Name(), h.Reset, f[1], reset)
+		}
+	}
+}
+
+func TestResolve_Overrides(t *testing.T) {
+	h, errs := concentrator.Resolve(concentrator.Settings{Variant: "COMP-RAKHM", SPIBus: "spidev1.0", ResetPin: "22",
+		PowerEnGPIO: "gpiochip0:23", SX1261ResetGPIO: "SX1261_RST"})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if h.Bus.Path() != "/dev/spidev1.0" || h.Reset.Global != 22 || h.PowerEn.Chip != "gpiochip0" || h.PowerEn.Offset != 23 || h.SX1261.Name != "SX1261_RST" {
+		t.Errorf("got %+v", h)
+	}
+	h, _ = concentrator.Resolve(concentrator.Settings{Variant: "COMP-RAKHM", ResetGPIO: "gpiochip4:12", ResetPin: "22"})
+	if h.Reset.Chip != "gpiochip4" || h.Reset.Offset != 12 {
+		t.Errorf("RESET_GPIO did not win over RESET_PIN: %v", h.Reset)
+	}
+	h, errs = concentrator.Resolve(concentrator.Settings{Variant: "COMP-RAKHM", Interface: "usb"})
+	if len(errs) > 0 || !h.USB || h.USBDevice != "/dev/ttyACM0" || h.Reset != nil {
+		t.Errorf("usb: got %+v %v", h, errs)
+	}
+}
+
+func TestResolve_ErrorsNameVariables(t *testing.T) {
+	_, errs := concentrator.Resolve(concentrator.Settings{Variant: "COMP-RAKH", SPIBus: "spi0", ResetPin: "x", Interface: "i2c"})
+	text := ""
+	for _, e := range errs {
+		text += e.Error() + "\n"
+	}
+	for _, want := range []string{`VARIANT "COMP-RAKH"`, "COMP-RAKHM", "SPI_BUS", "RESET_PIN", "CONCENTRATOR_INTERFACE"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("errors do not mention %s:\n%s", want, text)
+		}
+	}
+	if _, errs := concentrator.Resolve(concentrator.Settings{}); len(errs) != 1 || !strings.Contains(errs[0].Error(), "VARIANT") {
+		t.Errorf("no bus: %v", errs)
+	}
+}
+
+func TestParseLineSpec(t *testing.T) {
+	for in, want := range map[string]concentrator.LineSpec{
+		"17": {Global: 17}, "gpiochip0:17": {Chip: "gpiochip0", Offset: 17},
+		"/dev/gpiochip4:3": {Chip: "gpiochip4", Offset: 3}, "GPIO17": {Name: "GPIO17"},
+		"gpiochip1:PWR_EN": {Chip: "gpiochip1", Name: "PWR_EN"},
+	} {
+		got, err := concentrator.ParseLineSpec(in)
+		if err != nil || got != want {
+			t.Errorf("ParseLineSpec(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "-3", "chip0:1", "gpiochip0:", "/sys/class/gpio/gpio17", "gpiochipX:1"} {
+		if _, err := concentrator.ParseLineSpec(bad); err == nil {
+			t.Errorf("ParseLineSpec(%q) accepted", bad)
+		}
+	}
+}
+
+// fakeSys builds sysRoot/class/gpio/gpiochip<base> for each chip.
+func fakeSys(t *testing.T, chips map[string][2]int) string {
+	root := t.TempDir()
+	for dev, bs := range chips {
+		d := filepath.Join(root, "class", "gpio", "gpiochip"+strconv.Itoa(bs[0]))
+		must(t, os.MkdirAll(filepath.Join(d, "device", dev), 0o755))
+		must(t, os.WriteFile(filepath.Join(d, "base"), []byte(strconv.Itoa(bs[0])+"\n"), 0o644))
+		must(t, os.WriteFile(filepath.Join(d, "ngpio"), []byte(strconv.Itoa(bs[1])+"\n"), 0o644))
+	}
+	return root
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMapGlobal(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		chips  map[string][2]int
+		global int
+		chip   string
+		offset int
+		err    string
+	}{
+		{"pi base 0", map[string][2]int{"gpiochip0": {0, 54}, "gpiochip1": {504, 8}}, 17, "gpiochip0", 17, ""},
+		{"pi base moved to 512", map[string][2]int{"gpiochip0": {512, 54}, "gpiochip1": {566, 8}}, 17, "gpiochip0", 17, ""},
+		{"pi new number", map[string][2]int{"gpiochip0": {512, 54}}, 529, "gpiochip0", 17, ""},
+		{"rk3399 bank 4", map[string][2]int{"gpiochip0": {0, 32}, "gpiochip1": {32, 32}, "gpiochip2": {64, 32}, "gpiochip3": {96, 32}, "gpiochip4": {128, 32}}, 149, "gpiochip4", 21, ""},
+		{"rk3399 moved", map[string][2]int{"gpiochip0": {512, 32}, "gpiochip1": {544, 32}, "gpiochip2": {576, 32}, "gpiochip3": {608, 32}, "gpiochip4": {640, 32}}, 149, "gpiochip4", 21, ""},
+		{"out of range", map[string][2]int{"gpiochip0": {0, 54}}, 415, "", 0, "gpiochip0 0-53"},
+		{"moved and out of range", map[string][2]int{"gpiochip0": {512, 54}}, 100, "", 0, "on no gpiochip"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ranges, err := concentrator.ChipRanges(fakeSys(t, tc.chips))
+			must(t, err)
+			chip, off, how, err := concentrator.MapGlobal(ranges, tc.global)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("got %s:%d, %v; want error with %q", chip, off, err, tc.err)
+				}
+				return
+			}
+			if err != nil || chip != tc.chip || off != tc.offset {
+				t.Fatalf("got %s:%d %v, want %s:%d", chip, off, err, tc.chip, tc.offset)
+			}
+			if how == "" {
+				t.Error("no description for the log")
+			}
+		})
+	}
+	if _, err := concentrator.ChipRanges(t.TempDir()); err == nil || !strings.Contains(err.Error(), "RESET_GPIO") {
+		t.Errorf("missing sysfs: %v", err)
+	}
+}
+
+func TestLines_Sequences(t *testing.T) {
+	const step = 20 * time.Millisecond
+	for _, tc := range []struct {
+		name     string
+		coreCell bool
+		want     string
+	}{
+		{"SX1301 pulse", false, "reset=1 reset=0"},
+		{"CoreCell", true, "power=1 reset=1 reset=0 sx1261=0 sx1261=1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &concentrator.SimRecorder{}
+			ls := &concentrator.Lines{Reset: rec.Line("reset"), PowerEn: rec.Line("power"), SX1261: rec.Line("sx1261"), Step: step}
+			must(t, ls.Start(context.Background(), tc.coreCell))
+			edges := rec.Edges()
+			var got []string
+			for i, e := range edges {
+				got = append(got, e.Line+"="+strconv.Itoa(e.Value))
+				if i > 0 && e.At.Sub(edges[i-1].At) < step {
+					t.Errorf("edge %d came %v after the previous, want ≥ %v", i, e.At.Sub(edges[i-1].At), step)
+				}
+			}
+			if strings.Join(got, " ") != tc.want {
+				t.Errorf("got %s, want %s", strings.Join(got, " "), tc.want)
+			}
+			must(t, ls.Stop())
+			if last := rec.Edges()[len(rec.Edges())-1]; last.Line != "reset" || last.Value != 1 {
+				t.Errorf("stop left %+v, want reset held high", last)
+			}
+			must(t, ls.Close())
+			if err := rec.Line("reset").SetValue(1); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	var none *concentrator.Lines
+	if !none.None() || !(&concentrator.Lines{}).None() {
+		t.Error("no lines configured is not None")
+	}
+}
+
+func TestLines_StartStopsWithContext(t *testing.T) {
+	rec := &concentrator.SimRecorder{}
+	ls := &concentrator.Lines{Reset: rec.Line("reset"), Step: time.Hour}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := ls.Start(ctx, false); err != context.Canceled {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+}
+
+func TestSPIErrors(t *testing.T) {
+	b, _ := concentrator.ParseBus("spidev9.9")
+	_, _, err := concentrator.OpenSPI(b)
+	if err == nil {
+		t.Skip("this machine has /dev/spidev9.9")
+	}
+	for _, want := range []string{"/dev/spidev9.9", "dtparam=spi=on", "devices"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+	for _, bad := range []string{"spidev", "spidev0", "spidevA.B", "spidev0.0x"} {
+		if _, err := concentrator.ParseBus(bad); err == nil {
+			t.Errorf("ParseBus(%q) accepted", bad)
+		}
+	}
+	c, _ := json.Marshal(concentrator.Chip{Model: concentrator.SX1302})
+	if !strings.Contains(string(c), `"model":"sx1302"`) {
+		t.Errorf("chip JSON %s", c)
+	}
+}
