@@ -48,6 +48,7 @@ type Plan struct {
 	Name    string
 	Radios  [2]Hz // centre frequency of radio_0 and radio_1
 	TX      [2]Hz // lowest and highest frequency radio_0 may transmit on
+	TXNotch Hz    // TX notch filter frequency, 0 when none (IN865)
 	MultiSF []Channel
 	Std     *Std // nil when disabled
 	FSK     *FSK // nil when disabled
