@@ -1,0 +1,107 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"pktfwd/configs"
+	"pktfwd/scripts"
+)
+
+// writeConfig renders the config for the region and the detected chip and
+// writes it into ROOT_DIR atomically, only where it changed. On any error
+// nothing is written, so the last good config stays in place.
+func (s *Supervisor) writeConfig(region regionUpdate) error {
+	files, source, err := s.render(region)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(s.cfg.RootDir, 0o755); err != nil {
+		return fmt.Errorf("ROOT_DIR %s: %w", s.cfg.RootDir, err)
+	}
+	if s.chip.Model.CoreCell() {
+		files["reset_lgw.sh"] = scripts.ResetLGW
+	} else {
+		s.removeDebugConf()
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		perm := os.FileMode(0o644)
+		if strings.HasSuffix(n, ".sh") {
+			perm = 0o755
+		}
+		wrote, err := writeIfChanged(filepath.Join(s.cfg.RootDir, n), files[n], perm)
+		if err != nil {
+			return fmt.Errorf("%w (is ROOT_DIR=%s writable, is the disk full?)", err, s.cfg.RootDir)
+		}
+		if wrote {
+			s.log.WithField("region", region.Plan.Name).Infof("wrote %s (%s)", filepath.Join(s.cfg.RootDir, n), source)
+		}
+	}
+	return nil
+}
+
+// render builds the files from a maker's template when one exists for the
+// plan, else from the embedded plan; then applies GLOBAL_CONF_OVERLAY.
+func (s *Supervisor) render(region regionUpdate) (configs.Files, string, error) {
+	site := configs.Site{GatewayID: s.eui, Server: s.cfg.ServerAddress, PortUp: s.cfg.ServerPortUp, PortDown: s.cfg.ServerPortDown}
+	if s.hw.USB {
+		site.USBPath = s.hw.USBDevice
+	} else {
+		site.SPIPath = s.hw.Bus.Path()
+	}
+	dir := s.cfg.SX1301RegionConfigsDir
+	if s.chip.Model.CoreCell() {
+		dir = s.cfg.SX1302RegionConfigsDir
+	}
+	var files configs.Files
+	source := "embedded plan " + region.Plan.Name
+	tmpl, err := "", error(nil)
+	if dir != "" {
+		tmpl, err = configs.FindTemplate(dir, region.Plan.Name, strings.ToUpper(strings.TrimPrefix(strings.ToLower(region.Name), "region_")))
+		if err != nil {
+			return nil, "", err
+		}
+	}
+	if tmpl != "" {
+		data, err := os.ReadFile(tmpl)
+		if err != nil {
+			return nil, "", fmt.Errorf("maker template: %w", err)
+		}
+		files, err = configs.FromTemplate(tmpl, data, s.chip.Model, site)
+		if err != nil {
+			return nil, "", err
+		}
+		source = "maker template " + tmpl
+	} else if files, err = configs.Render(s.chip.Model, *region.Plan, site); err != nil {
+		return nil, "", err
+	}
+	if s.cfg.GlobalConfOverlay != "" {
+		if files, err = files.Overlay("GLOBAL_CONF_OVERLAY", []byte(s.cfg.GlobalConfOverlay)); err != nil {
+			return nil, "", err
+		}
+		source += " + GLOBAL_CONF_OVERLAY"
+	}
+	return files, source, nil
+}
+
+// removeDebugConf removes ROOT_DIR/debug_conf.json: the SX1301 forwarder
+// reads it alone when it exists, silently ignoring global_conf.json.
+func (s *Supervisor) removeDebugConf() {
+	p := filepath.Join(s.cfg.RootDir, "debug_conf.json")
+	switch err := os.Remove(p); {
+	case err == nil:
+		s.log.Warnf("removed %s: the SX1301 forwarder would have read it instead of global_conf.json", p)
+	case !errors.Is(err, fs.ErrNotExist):
+		s.once("debug_conf", fmt.Sprintf("cannot remove stale %s: %v", p, err))
+	}
+}

@@ -1,0 +1,85 @@
+package supervisor
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// State is where the supervisor is in its loop.
+type State string
+
+// The states, as status.json reports them.
+const (
+	StateStarting         State = "starting"
+	StateWaitingForSPI    State = "waiting_for_spi"
+	StateWaitingForRegion State = "waiting_for_region"
+	StateStartingFwd      State = "starting_forwarder"
+	StateRunning          State = "running"
+	StateBackoff          State = "backoff"
+	StateStopping         State = "stopping"
+	StateStopped          State = "stopped"
+)
+
+// Status is the content of status.json. Other containers read it.
+type Status struct {
+	State        State      `json:"state"`
+	Chip         string     `json:"chip,omitempty"`
+	ChipVersion  string     `json:"chip_version,omitempty"`
+	ChipDecided  string     `json:"chip_decided,omitempty"`
+	Bus          string     `json:"bus,omitempty"`
+	GatewayEUI   string     `json:"gateway_eui,omitempty"`
+	Region       string     `json:"region,omitempty"`
+	RegionSource string     `json:"region_source,omitempty"`
+	Forwarder    string     `json:"forwarder,omitempty"`
+	PID          int        `json:"pid,omitempty"`
+	StartedAt    *time.Time `json:"started_at,omitempty"`
+	Restarts     int        `json:"restarts"`
+	BackoffSecs  float64    `json:"backoff_seconds,omitempty"`
+	LastExit     *Exit      `json:"last_exit,omitempty"`
+	LastError    string     `json:"last_error,omitempty"`
+	Version      string     `json:"version"`
+	UpdatedAt    time.Time  `json:"updated_at"`
+}
+
+// statusFiles writes diagnostics and status.json atomically. diagnostics is
+// written only when it changes.
+type statusFiles struct {
+	diagPath, statusPath string
+	diag                 *bool
+	onStatus             func(Status)
+}
+
+// setDiagnostics writes "true" or "false" (no newline) when it changes.
+func (f *statusFiles) setDiagnostics(ok bool) error {
+	if f.diag != nil && *f.diag == ok {
+		return nil
+	}
+	if err := writeCreatingDir(f.diagPath, []byte(fmt.Sprint(ok))); err != nil {
+		return err
+	}
+	f.diag = &ok
+	return nil
+}
+
+func (f *statusFiles) write(s Status) error {
+	s.UpdatedAt = time.Now().UTC()
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	err = writeCreatingDir(f.statusPath, append(b, '\n'))
+	if f.onStatus != nil {
+		f.onStatus(s)
+	}
+	return err
+}
+
+func writeCreatingDir(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create the directory of %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, data, 0o644)
+}

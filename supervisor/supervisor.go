@@ -1,0 +1,451 @@
+// Package supervisor runs lora_pkt_fwd and keeps it running: it resets and
+// probes the concentrator, follows the region, renders the config, restarts
+// the forwarder with back-off, and reports its health in the diagnostics
+// and status files.
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"periph.io/x/conn/v3/spi"
+
+	"pktfwd/concentrator"
+)
+
+// Options change what production does, for tests, the demo and the
+// benchmarks. The zero value is production.
+type Options struct {
+	Log         *logrus.Logger
+	Version     string
+	Lines       *concentrator.Lines                  // nil: request them through the GPIO character device
+	OpenSPI     func() (spi.Conn, io.Closer, error) // nil: the configured spidev
+	SysRoot     string                               // "/sys"
+	Env         []string                             // extra environment for the forwarder
+	Interfaces  []string                             // for a MAC-derived EUI; eth0, wlan0
+	MaxBackoff  time.Duration                        // 60s
+	StableAfter time.Duration                        // 10m of running resets the back-off
+	StopGrace   time.Duration                        // 5s between SIGTERM and SIGKILL
+	FileSettle  time.Duration                        // 15ms between the two reads of the region file
+	Reporter    Reporter                             // nil: errors are only logged
+	OnStatus    func(Status)                         // called after each status write
+}
+
+// Reporter receives the errors that stop progress (Sentry in production).
+type Reporter interface {
+	Report(err error, tags map[string]string, lastLines []string)
+}
+
+// reprobeAfter is how many quick consecutive forwarder failures make the
+// supervisor probe the chip again (a re-seated or swapped module).
+const reprobeAfter = 3
+
+// Supervisor is one run of the main loop. Create it with New.
+type Supervisor struct {
+	cfg    Config
+	opt    Options
+	hw     concentrator.Hardware
+	log    *logrus.Entry
+	files  statusFiles
+	reload chan struct{}
+
+	mu     sync.Mutex // guards status, for Status()
+	status Status
+
+	lines  *concentrator.Lines
+	chip   concentrator.Chip
+	eui    string
+	logged map[string]string // key → last message logged, to log each problem once
+}
+
+// New checks cfg and prepares a supervisor; nothing is opened yet.
+func New(cfg Config, opt Options) (*Supervisor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	hw, _ := cfg.Hardware()
+	if opt.Log == nil {
+		opt.Log = logrus.StandardLogger()
+	}
+	opt.MaxBackoff = orDefault(opt.MaxBackoff, 60*time.Second)
+	opt.StableAfter = orDefault(opt.StableAfter, 10*time.Minute)
+	opt.StopGrace = orDefault(opt.StopGrace, 5*time.Second)
+	opt.FileSettle = orDefault(opt.FileSettle, 15*time.Millisecond)
+	if opt.SysRoot == "" {
+		opt.SysRoot = "/sys"
+	}
+	if opt.Interfaces == nil {
+		opt.Interfaces = []string{"eth0", "wlan0"}
+	}
+	s := &Supervisor{
+		cfg: cfg, opt: opt, hw: hw, log: logrus.NewEntry(opt.Log),
+		files:  statusFiles{diagPath: cfg.DiagnosticsFilePath, statusPath: cfg.StatusFilePath, onStatus: opt.OnStatus},
+		reload: make(chan struct{}, 1),
+		lines:  opt.Lines,
+		logged: map[string]string{},
+	}
+	s.status = Status{Version: opt.Version, Bus: hw.Where()}
+	return s, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// Reload asks the loop to re-read the region and restart the forwarder
+// (SIGHUP). It never blocks.
+func (s *Supervisor) Reload() { poke(s.reload) }
+
+// Status returns the last status written.
+func (s *Supervisor) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.status
+}
+
+// Run supervises until ctx ends, then stops the forwarder, holds the
+// concentrator in reset and writes diagnostics false. It returns nil after
+// a clean shutdown.
+func (s *Supervisor) Run(ctx context.Context) error {
+	s.update(func(st *Status) { st.State = StateStarting })
+	s.setDiagnostics(false)
+	defer s.shutdown()
+	if !sleepCtx(ctx, Seconds(s.cfg.AwaitSystemSleepSeconds)) {
+		return nil
+	}
+	if !s.prepareHardware(ctx) {
+		return nil
+	}
+	w := s.newRegionWatcher()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		w.run(ctx)
+	}()
+	defer wg.Wait()
+	s.loop(ctx, w)
+	return nil
+}
+
+func (s *Supervisor) shutdown() {
+	s.update(func(st *Status) { st.State = StateStopping; st.PID = 0 })
+	if s.lines != nil {
+		if err := s.lines.Stop(); err != nil {
+			s.log.Warnf("could not hold the concentrator in reset: %v", err)
+		}
+		if s.opt.Lines == nil {
+			s.lines.Close()
+		}
+	}
+	s.setDiagnostics(false)
+	s.update(func(st *Status) { st.State = StateStopped })
+	s.log.Info("stopped")
+}
+
+func (s *Supervisor) newRegionWatcher() *regionWatcher {
+	var srcs []regionSource
+	if s.cfg.RegionOverride != "" {
+		srcs = append(srcs, overrideSource{s.cfg.RegionOverride})
+	}
+	if s.cfg.GatewayRPCAddr != "" {
+		srcs = append(srcs, newGatewaySource(s.cfg.GatewayRPCAddr, min(s.cfg.RegionPollInterval, 10*time.Second)))
+	}
+	if argv := strings.Fields(s.cfg.RegionCommand); len(argv) > 0 {
+		srcs = append(srcs, commandSource{argv: argv, timeout: min(s.cfg.RegionPollInterval, 30*time.Second)})
+	}
+	w := &regionWatcher{poll: s.cfg.RegionPollInterval, log: s.log, updates: make(chan regionUpdate, 1), reload: make(chan struct{}, 1)}
+	if s.cfg.RegionFilePath != "" {
+		srcs = append(srcs, fileSource{path: s.cfg.RegionFilePath, settle: s.opt.FileSettle})
+	}
+	w.sources = srcs
+	return w
+}
+
+// loop starts the forwarder on the region in force and keeps it running.
+func (s *Supervisor) loop(ctx context.Context, w *regionWatcher) {
+	bo := newBackoff(Seconds(s.cfg.LoraPktFwdAfterFailureSleepSeconds), s.opt.MaxBackoff)
+	var region regionUpdate
+	quickFailures := 0
+	for {
+		if region.Plan == nil {
+			s.update(func(st *Status) { st.State = StateWaitingForRegion })
+			var ok bool
+			if region, ok = s.awaitRegion(ctx, w.updates); !ok {
+				return
+			}
+		}
+		proc, err := s.launch(ctx, region)
+		var out outcome
+		if err == nil {
+			out = s.supervise(ctx, proc, region, w, bo)
+		} else if ctx.Err() == nil {
+			s.problem("launch", err, nil)
+			out = outcome{kind: exited}
+		}
+		switch out.kind {
+		case stopped:
+			return
+		case changed:
+			region = out.region
+			continue
+		case reloaded:
+			poke(w.reload)
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if out.ranQuickly {
+			quickFailures++
+		} else {
+			quickFailures = 0
+		}
+		if quickFailures >= reprobeAfter && s.probes() {
+			quickFailures = 0
+			s.log.Warnf("%d quick failures in a row: probing the concentrator again", reprobeAfter)
+			if !s.prepareHardware(ctx) {
+				return
+			}
+		}
+		var ok bool
+		if region, ok = s.backoffWait(ctx, bo.next(), region, w); !ok {
+			return
+		}
+	}
+}
+
+func (s *Supervisor) awaitRegion(ctx context.Context, updates <-chan regionUpdate) (regionUpdate, bool) {
+	for {
+		select {
+		case <-ctx.Done():
+			return regionUpdate{}, false
+		case u := <-updates:
+			if u.Plan != nil {
+				s.log.WithFields(logrus.Fields{"region": u.Plan.Name, "region_source": u.Source}).Infof("region %s from %s", u.Name, u.Source)
+				return u, true
+			}
+			s.update(func(st *Status) { st.LastError = u.Problem })
+		}
+	}
+}
+
+// backoffWait waits d before the next start; a new region or SIGHUP cuts it
+// short. It returns the region to start on.
+func (s *Supervisor) backoffWait(ctx context.Context, d time.Duration, region regionUpdate, w *regionWatcher) (regionUpdate, bool) {
+	s.update(func(st *Status) { st.State = StateBackoff; st.BackoffSecs = d.Seconds(); st.PID = 0 })
+	s.log.WithField("backoff", d.String()).Infof("restarting the forwarder in %s", d)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return region, false
+		case <-t.C:
+			return region, true
+		case <-s.reload:
+			poke(w.reload)
+			return region, true
+		case u := <-w.updates:
+			if u.Plan != nil && u.Plan.Name != region.Plan.Name {
+				s.logRegionChange(region, u)
+				return u, true
+			}
+			if u.Plan != nil {
+				region = u
+			}
+		}
+	}
+}
+
+func (s *Supervisor) logRegionChange(from, to regionUpdate) {
+	s.log.WithFields(logrus.Fields{"region": to.Plan.Name, "region_source": to.Source}).
+		Infof("region changed from %s to %s (%s from %s)", from.Plan.Name, to.Plan.Name, to.Name, to.Source)
+}
+
+type outcomeKind int
+
+const (
+	exited outcomeKind = iota
+	changed
+	reloaded
+	stopped
+)
+
+type outcome struct {
+	kind       outcomeKind
+	region     regionUpdate
+	ranQuickly bool
+}
+
+// launch renders and writes the config, resets the concentrator and starts
+// the forwarder.
+func (s *Supervisor) launch(ctx context.Context, region regionUpdate) (*process, error) {
+	s.update(func(st *Status) {
+		st.State, st.Region, st.RegionSource, st.BackoffSecs = StateStartingFwd, region.Plan.Name, region.Source, 0
+	})
+	if err := s.writeConfig(region); err != nil {
+		return nil, err
+	}
+	path, variable := s.forwarderPath()
+	if err := checkExecutable(path); err != nil {
+		return nil, fmt.Errorf("%w: set %s to the forwarder build for this %s", err, variable, strings.ToUpper(string(s.chip.Model)))
+	}
+	if s.lines != nil && !s.lines.None() {
+		if err := s.lines.Start(ctx, s.chip.Model.CoreCell()); err != nil {
+			return nil, fmt.Errorf("reset the concentrator: %w", err)
+		}
+	}
+	env := append(append(os.Environ(), "PKTFWD_SUPERVISED=1"), s.opt.Env...)
+	var proc *process
+	fwdLog := s.log.WithField("source", "lora_pkt_fwd")
+	proc, err := startProcess(path, s.cfg.RootDir, env, func(line string) { fwdLog.Info(line) })
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	s.update(func(st *Status) { st.PID, st.StartedAt, st.Forwarder = proc.pid(), &now, path })
+	s.log.WithFields(logrus.Fields{"pid": proc.pid(), "region": region.Plan.Name}).Infof("started %s", path)
+	return proc, nil
+}
+
+// supervise watches a running forwarder until it exits, the region changes,
+// SIGHUP arrives or ctx ends.
+func (s *Supervisor) supervise(ctx context.Context, proc *process, region regionUpdate, w *regionWatcher, bo *backoff) outcome {
+	healthy := time.NewTimer(Seconds(s.cfg.LoraPktFwdBeforeCheckSleepSeconds))
+	defer healthy.Stop()
+	refresh := time.NewTicker(Seconds(s.cfg.LoraPktFwdAfterSuccessSleepSeconds))
+	defer refresh.Stop()
+	stable := time.NewTimer(s.opt.StableAfter)
+	defer stable.Stop()
+	started := false
+	for {
+		select {
+		case <-ctx.Done():
+			s.stopForwarder(proc, "shutting down")
+			return outcome{kind: stopped}
+		case <-proc.done:
+			s.setDiagnostics(false)
+			s.exited(proc, region)
+			return outcome{kind: exited, ranQuickly: !started}
+		case <-healthy.C:
+			started = true
+			s.setDiagnostics(true)
+			s.update(func(st *Status) { st.State, st.LastError = StateRunning, "" })
+			s.log.WithFields(logrus.Fields{"pid": proc.pid(), "region": region.Plan.Name, "chip": s.chip.Model}).Info("forwarder is running")
+		case <-refresh.C:
+			s.update(func(*Status) {})
+		case <-stable.C:
+			bo.reset()
+		case <-s.reload:
+			s.log.Info("SIGHUP: re-reading the region and restarting the forwarder")
+			s.stopForwarder(proc, "reload")
+			return outcome{kind: reloaded}
+		case u := <-w.updates:
+			if u.Plan == nil || u.Plan.Name == region.Plan.Name {
+				if u.Plan != nil {
+					region = u
+					s.update(func(st *Status) { st.RegionSource = u.Source })
+				}
+				continue
+			}
+			s.logRegionChange(region, u)
+			s.stopForwarder(proc, "region change")
+			bo.reset()
+			return outcome{kind: changed, region: u}
+		}
+	}
+}
+
+func (s *Supervisor) stopForwarder(proc *process, why string) {
+	s.update(func(st *Status) { st.State = StateStopping })
+	s.log.WithField("pid", proc.pid()).Infof("stopping the forwarder (%s)", why)
+	proc.stop(s.opt.StopGrace)
+	s.setDiagnostics(false)
+	exit := proc.exit
+	s.update(func(st *Status) { st.PID, st.LastExit = 0, &exit })
+}
+
+// exited records an unexpected exit: logged once, with the last lines.
+func (s *Supervisor) exited(proc *process, region regionUpdate) {
+	exit := proc.exit
+	lines := proc.lastLines()
+	fields := logrus.Fields{"pid": proc.pid(), "region": region.Plan.Name, "chip": s.chip.Model, "exit_code": exit.Code}
+	if exit.Signal != "" {
+		fields["signal"] = exit.Signal
+	}
+	s.log.WithFields(fields).Errorf("forwarder %s after %s; its last lines:\n  %s",
+		exit, exit.Ran.Round(time.Millisecond), strings.Join(lines, "\n  "))
+	s.update(func(st *Status) {
+		st.PID, st.LastExit, st.Restarts = 0, &exit, st.Restarts+1
+		st.LastError = "forwarder " + exit.String()
+	})
+	if s.opt.Reporter != nil {
+		s.opt.Reporter.Report(fmt.Errorf("lora_pkt_fwd %s", exit), s.tags(), lines)
+	}
+}
+
+func (s *Supervisor) tags() map[string]string {
+	st := s.Status()
+	return map[string]string{"chip": st.Chip, "region": st.Region, "variant": s.cfg.Variant, "version": s.opt.Version}
+}
+
+// problem logs err once per distinct message under key, records it in the
+// status and reports it.
+func (s *Supervisor) problem(key string, err error, lines []string) {
+	msg := err.Error()
+	s.update(func(st *Status) { st.LastError = msg })
+	if s.logged[key] == msg {
+		return
+	}
+	s.logged[key] = msg
+	s.log.Error(msg)
+	if s.opt.Reporter != nil {
+		s.opt.Reporter.Report(err, s.tags(), lines)
+	}
+}
+
+func (s *Supervisor) forwarderPath() (path, variable string) {
+	if s.chip.Model.CoreCell() {
+		return s.cfg.SX1302Forwarder, "SX1302_LORA_PKT_FWD_FILEPATH"
+	}
+	perBus := filepath.Join(s.cfg.SX1301Dir, "lora_pkt_fwd_"+s.hw.Bus.Name())
+	if _, err := os.Stat(perBus); err == nil {
+		return perBus, "SX1301_LORA_PKT_FWD_DIR"
+	}
+	return filepath.Join(s.cfg.SX1301Dir, "lora_pkt_fwd"), "SX1301_LORA_PKT_FWD_DIR"
+}
+
+func (s *Supervisor) update(f func(*Status)) {
+	s.mu.Lock()
+	f(&s.status)
+	st := s.status
+	s.mu.Unlock()
+	if err := s.files.write(st); err != nil {
+		s.once("status", fmt.Sprintf("cannot write the status file (check STATUS_FILEPATH): %v", err))
+	}
+}
+
+func (s *Supervisor) setDiagnostics(ok bool) {
+	if err := s.files.setDiagnostics(ok); err != nil {
+		s.once("diagnostics", fmt.Sprintf("cannot write the diagnostics file (check DIAGNOSTICS_FILEPATH): %v", err))
+	}
+}
+
+func (s *Supervisor) once(key, msg string) {
+	if s.logged[key] != msg {
+		s.logged[key] = msg
+		s.log.Warn(msg)
+	}
+}
+
