@@ -25,17 +25,17 @@ import (
 type Options struct {
 	Log         *logrus.Logger
 	Version     string
-	Lines       *concentrator.Lines                  // nil: request them through the GPIO character device
+	Lines       *concentrator.Lines                 // nil: request them through the GPIO character device
 	OpenSPI     func() (spi.Conn, io.Closer, error) // nil: the configured spidev
-	SysRoot     string                               // "/sys"
-	Env         []string                             // extra environment for the forwarder
-	Interfaces  []string                             // for a MAC-derived EUI; eth0, wlan0
-	MaxBackoff  time.Duration                        // 60s
-	StableAfter time.Duration                        // 10m of running resets the back-off
-	StopGrace   time.Duration                        // 5s between SIGTERM and SIGKILL
-	FileSettle  time.Duration                        // 15ms between the two reads of the region file
-	Reporter    Reporter                             // nil: errors are only logged
-	OnStatus    func(Status)                         // called after each status write
+	SysRoot     string                              // "/sys"
+	Env         []string                            // extra environment for the forwarder
+	Interfaces  []string                            // for a MAC-derived EUI; eth0, wlan0
+	MaxBackoff  time.Duration                       // 60s
+	StableAfter time.Duration                       // 10m of running resets the back-off
+	StopGrace   time.Duration                       // 5s between SIGTERM and SIGKILL
+	FileSettle  time.Duration                       // 15ms between the two reads of the region file
+	Reporter    Reporter                            // nil: errors are only logged
+	OnStatus    func(Status)                        // called after each status write
 }
 
 // Reporter receives the errors that stop progress (Sentry in production).
@@ -448,4 +448,3 @@ func (s *Supervisor) once(key, msg string) {
 		s.log.Warn(msg)
 	}
 }
-

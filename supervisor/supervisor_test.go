@@ -134,7 +134,7 @@ func TestRun_RegionChanges(t *testing.T) {
 	first, next := h.wait("EU868", 0, h.running("EU868_A"))
 	steps := []struct {
 		name, plan, freq string
-		write             func()
+		write            func()
 	}{
 		{"atomic rename", "US915_SB2", `"freq": 904300000`, func() { h.writeRegion("region_us915\n") }},
 		{"in-place write", "AU915_SB2", `"freq": 917200000`, func() {
