@@ -43,7 +43,9 @@ func (s *Supervisor) writeConfig(region regionUpdate) error {
 		if err != nil {
 			return fmt.Errorf("%w (is ROOT_DIR=%s writable, is the disk full?)", err, s.cfg.RootDir)
 		}
-		if wrote {
+		if wrote && n == "reset_lgw.sh" {
+			s.log.Infof("installed %s (succeeds at once under pktfwd, which resets the chip itself)", filepath.Join(s.cfg.RootDir, n))
+		} else if wrote {
 			s.log.WithField("region", region.Plan.Name).Infof("wrote %s (%s)", filepath.Join(s.cfg.RootDir, n), source)
 		}
 	}

@@ -387,7 +387,7 @@ func (s *Supervisor) exited(proc *process, region regionUpdate) {
 	s.log.WithFields(fields).Errorf("forwarder %s after %s; its last lines:\n  %s",
 		exit, exit.Ran.Round(time.Millisecond), strings.Join(lines, "\n  "))
 	s.update(func(st *Status) {
-		st.PID, st.LastExit, st.Restarts = 0, &exit, st.Restarts+1
+		st.State, st.PID, st.LastExit, st.Restarts = StateBackoff, 0, &exit, st.Restarts+1
 		st.LastError = "forwarder " + exit.String()
 	})
 	if s.opt.Reporter != nil {

@@ -13,6 +13,8 @@
 //	flood:N         print N bytes of log lines, then run
 //	nonewline:N     print N bytes without a newline, then run
 //	grandchild      start a child that sleeps, then exit 1
+//
+// SIGUSR1 makes a running forwarder die by SIGSEGV.
 package fakefwd
 
 import (
@@ -42,6 +44,8 @@ func Main() int {
 	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	crash := make(chan os.Signal, 1)
+	signal.Notify(crash, syscall.SIGUSR1) // the demo's way to make it crash
 	if mode == "ignore-term" {
 		signal.Ignore(syscall.SIGTERM)
 	}
@@ -85,8 +89,7 @@ func Main() int {
 	case "signal":
 		// The Go runtime turns SEGV and ABRT into exit code 2; a shell in
 		// this process's place dies by the signal itself.
-		sig := strings.TrimPrefix(strings.ToUpper(arg), "SIG")
-		syscall.Exec("/bin/sh", []string{"sh", "-c", "kill -" + sig + " $$"}, os.Environ())
+		dieBy(arg)
 		return 3
 	}
 	var deadline <-chan time.Time
@@ -100,6 +103,11 @@ func Main() int {
 		case <-deadline:
 			fmt.Fprintln(out, "ERROR: [main] concentrator stopped unexpectedly")
 			return 1
+		case <-crash:
+			fmt.Fprintln(out, "ERROR: [main] concentrator crashed (SIGUSR1 asked for it)")
+			flushIfTerminal(out)
+			dieBy("SEGV")
+			return 3
 		case <-stat.C:
 			fmt.Fprintln(out, "INFO: [main] report: 0 packets received, 0 sent")
 			flushIfTerminal(out)
@@ -111,6 +119,13 @@ func Main() int {
 			return 0
 		}
 	}
+}
+
+// dieBy ends the process by a signal. The Go runtime turns SEGV and ABRT
+// into exit code 2; a shell in this process's place dies by the signal.
+func dieBy(sig string) {
+	sig = strings.TrimPrefix(strings.ToUpper(sig), "SIG")
+	syscall.Exec("/bin/sh", []string{"sh", "-c", "kill -" + sig + " $$"}, os.Environ())
 }
 
 // stdout buffers like C stdio: by line on a terminal, fully on a pipe.

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"pktfwd/supervisor"
+)
+
+// runSupervisor is `pktfwd` with no argument: the supervisor itself.
+func runSupervisor(ctx context.Context, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%w: run takes no arguments (configure it with the environment; see `pktfwd help`)", errUsage)
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, os.Stderr)
+	reporter, flush, err := newReporter(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer flush()
+	sup, err := supervisor.New(cfg, supervisor.Options{Log: log, Version: version, Reporter: reporter})
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				sup.Reload()
+			}
+		}
+	}()
+	log.WithField("version", version).Info("pktfwd starting")
+	return sup.Run(ctx)
+}
