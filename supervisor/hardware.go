@@ -28,7 +28,7 @@ func (s *Supervisor) prepareHardware(ctx context.Context) bool {
 		if ctx.Err() != nil {
 			return false
 		}
-		s.update(func(st *Status) { st.State = StateWaitingForSPI })
+		s.update(func(st *Status) { st.State, st.LastError = StateWaitingForSPI, err.Error() })
 		s.problem("hardware", err, nil)
 		if !sleepCtx(ctx, bo.next()) {
 			return false
