@@ -68,7 +68,10 @@ func TestRun_USBConcentrator(t *testing.T) {
 	h := newHarness(t)
 	h.cfg.ConcentratorInterface, h.cfg.USBDevice, h.cfg.SPIBus = "usb", "/dev/ttyACM3", ""
 	h.opt.Lines = nil // no lines configured: nothing requested, resets skipped
-	h.opt.OpenSPI = func() (spi.Conn, io.Closer, error) { t.Error("SPI opened for a USB concentrator"); return nil, nil, io.EOF }
+	h.opt.OpenSPI = func() (spi.Conn, io.Closer, error) {
+		t.Error("SPI opened for a USB concentrator")
+		return nil, nil, io.EOF
+	}
 	h.writeRegion("US915")
 	h.start()
 	e, _ := h.wait("running", 0, h.running("US915_SB2"))
