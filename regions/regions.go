@@ -141,6 +141,12 @@ func ByNumber(n int) (Plan, error) {
 	return p, nil
 }
 
+// EnumName returns the Helium enum name of a number, e.g. 1 → "EU868".
+func EnumName(n int) (string, bool) {
+	name, ok := numbers[n]
+	return name, ok
+}
+
 // Number returns the enum number of a plan name or alias, if it has one.
 func Number(name string) (int, bool) {
 	for n, v := range numbers {

@@ -93,8 +93,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("REGION_OVERRIDE: %w", err))
 		}
 	}
-	if c.RegionPollInterval < 100*time.Millisecond {
-		errs = append(errs, fmt.Errorf("REGION_POLL_INTERVAL=%s: want at least 100ms, e.g. 60s", c.RegionPollInterval))
+	if c.RegionPollInterval < 10*time.Millisecond {
+		errs = append(errs, fmt.Errorf("REGION_POLL_INTERVAL=%s: want at least 10ms, e.g. 60s", c.RegionPollInterval))
 	}
 	for name, v := range map[string]float64{
 		"AWAIT_SYSTEM_SLEEP_SECONDS": c.AwaitSystemSleepSeconds, "LORA_PKT_FWD_BEFORE_CHECK_SLEEP_SECONDS": c.LoraPktFwdBeforeCheckSleepSeconds,

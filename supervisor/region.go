@@ -194,6 +194,9 @@ func (w *regionWatcher) run(ctx context.Context) {
 }
 
 func (w *regionWatcher) runSource(ctx context.Context, i int, src regionSource, trigger <-chan struct{}, out chan<- sourceResult) {
+	if c, ok := src.(io.Closer); ok {
+		defer c.Close()
+	}
 	t := time.NewTicker(w.poll)
 	defer t.Stop()
 	for {
