@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -16,16 +17,24 @@ func runSupervisor(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: run takes no arguments (configure it with the environment; see `pktfwd help`)", errUsage)
 	}
 	cfg, err := loadConfig()
-	if err != nil {
-		return err
-	}
 	log := newLogger(cfg, os.Stderr)
-	reporter, flush, err := newReporter(cfg, log)
-	if err != nil {
-		return err
+	reporter, flush, rerr := newReporter(cfg, log)
+	if rerr != nil {
+		return errors.Join(err, rerr)
 	}
 	defer flush()
-	sup, err := supervisor.New(cfg, supervisor.Options{Log: log, Version: version, Reporter: reporter})
+	defer reporter.recoverAndReport()
+	if err != nil {
+		if reporter != nil {
+			reporter.Report(err, nil, nil)
+		}
+		return err
+	}
+	opt := supervisor.Options{Log: log, Version: version}
+	if reporter != nil {
+		opt.Reporter = reporter
+	}
+	sup, err := supervisor.New(cfg, opt)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
