@@ -1,0 +1,227 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// instance is one pktfwd process run the way a fleet runs it, configured
+// by the environment, in its own directory.
+type instance struct {
+	dir, region, diag, status, root string
+	cmd                             *exec.Cmd
+	watch                           *fsnotify.Watcher
+}
+
+func newInstance(b binaries, dir, mode string, extraEnv ...string) (*instance, error) {
+	in := &instance{dir: dir, region: filepath.Join(dir, "var", "region"), diag: filepath.Join(dir, "var", "diagnostics"),
+		status: filepath.Join(dir, "var", "status.json"), root: filepath.Join(dir, "root")}
+	for _, d := range []string{filepath.Dir(in.region), in.root} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(in.root, "fakefwd.mode"), []byte(mode), 0o644); err != nil {
+		return nil, err
+	}
+	if err := writeAtomic(in.region, "EU868"); err != nil {
+		return nil, err
+	}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, err
+	}
+	in.watch = w
+	if err := w.Add(filepath.Dir(in.region)); err != nil {
+		return nil, err
+	}
+	in.cmd = exec.Command(b.pktfwd)
+	in.cmd.Env = append(os.Environ(),
+		"CHIP=sx1302", "SPI_BUS=spidev0.0", "GATEWAY_EUI=AA555A0000000001", "ROOT_DIR="+in.root,
+		"REGION_FILEPATH="+in.region, "DIAGNOSTICS_FILEPATH="+in.diag, "STATUS_FILEPATH="+in.status,
+		"SX1302_LORA_PKT_FWD_FILEPATH="+b.forwarder, "AWAIT_SYSTEM_SLEEP_SECONDS=0",
+		"LORA_PKT_FWD_BEFORE_CHECK_SLEEP_SECONDS=0.05", "LORA_PKT_FWD_AFTER_FAILURE_SLEEP_SECONDS=0.05", "LOGLEVEL=warning")
+	in.cmd.Env = append(in.cmd.Env, extraEnv...)
+	return in, nil
+}
+
+func (in *instance) start() error { return in.cmd.Start() }
+
+// stop sends SIGTERM and waits for pktfwd to exit.
+func (in *instance) stop() error {
+	defer in.watch.Close()
+	in.cmd.Process.Signal(syscall.SIGTERM)
+	return in.cmd.Wait()
+}
+
+// waitFor waits, on file events, until ok holds; it returns when it did.
+func (in *instance) waitFor(what string, ok func() bool) (time.Time, error) {
+	deadline := time.After(90 * time.Second)
+	for {
+		if ok() {
+			return time.Now(), nil
+		}
+		select {
+		case <-in.watch.Events:
+		case err := <-in.watch.Errors:
+			return time.Time{}, err
+		case <-deadline:
+			return time.Time{}, fmt.Errorf("timed out waiting for %s (status %+v)", what, readStatus(in.status))
+		}
+	}
+}
+
+func (in *instance) running(region string) func() bool {
+	return func() bool {
+		s := readStatus(in.status)
+		return s.State == "running" && s.Region == region
+	}
+}
+
+// measureLoop alternates region changes and forwarder kills on one pktfwd.
+// A region change also resets the back-off that the kills raise.
+func measureLoop(b binaries, dir string, n int) (region, exit []time.Duration, err error) {
+	in, err := newInstance(b, dir, "run")
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := in.start(); err != nil {
+		return nil, nil, err
+	}
+	defer in.stop()
+	if _, err := in.waitFor("the first start", in.running("EU868_A")); err != nil {
+		return nil, nil, err
+	}
+	plans := []struct{ name, plan, freq string }{{"US915", "US915_SB2", "904300000"}, {"EU868", "EU868_A", "867500000"}}
+	for i := 0; i < n; i++ {
+		p := plans[i%2]
+		old := readStatus(in.status).PID
+		began := time.Now()
+		if err := writeAtomic(in.region, p.name); err != nil {
+			return nil, nil, err
+		}
+		at, err := in.waitFor(p.plan, func() bool {
+			s := readStatus(in.status)
+			return s.Region == p.plan && s.PID != 0 && s.PID != old
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		if conf := readString(filepath.Join(in.root, "global_conf.json")); !strings.Contains(conf, p.freq) {
+			return nil, nil, fmt.Errorf("the new forwarder started without the %s config", p.plan)
+		}
+		region = append(region, at.Sub(began))
+		if _, err := in.waitFor("diagnostics true", func() bool { return readString(in.diag) == "true" }); err != nil {
+			return nil, nil, err
+		}
+		pid := readStatus(in.status).PID
+		began = time.Now()
+		syscall.Kill(pid, syscall.SIGKILL)
+		if at, err = in.waitFor("diagnostics false", func() bool { return readString(in.diag) == "false" }); err != nil {
+			return nil, nil, err
+		}
+		exit = append(exit, at.Sub(began))
+		if _, err := in.waitFor("the restart", func() bool { return in.running(p.plan)() && readStatus(in.status).PID != pid }); err != nil {
+			return nil, nil, err
+		}
+	}
+	return region, exit, nil
+}
+
+// measureStart times exec of pktfwd → forwarder started, configured
+// sleeps set to 0.
+func measureStart(b binaries, dir string, n int) ([]time.Duration, error) {
+	var ds []time.Duration
+	for i := 0; i < n; i++ {
+		in, err := newInstance(b, filepath.Join(dir, strconv.Itoa(i)), "run")
+		if err != nil {
+			return nil, err
+		}
+		began := time.Now()
+		if err := in.start(); err != nil {
+			return nil, err
+		}
+		at, err := in.waitFor("the forwarder", func() bool { return readStatus(in.status).PID != 0 })
+		in.stop()
+		if err != nil {
+			return nil, err
+		}
+		ds = append(ds, at.Sub(began))
+	}
+	return ds, nil
+}
+
+type usage struct {
+	rssMB, peakMB, cpuPct, cpuPerRestartMs float64
+	restarts                               int
+}
+
+// measureResources samples pktfwd's own CPU time (not its children's) and
+// memory over window, with the forwarder running or crash-looping.
+func measureResources(b binaries, dir, mode string, window time.Duration) (usage, error) {
+	in, err := newInstance(b, dir, mode)
+	if err != nil {
+		return usage{}, err
+	}
+	if err := in.start(); err != nil {
+		return usage{}, err
+	}
+	defer in.stop()
+	if mode == "run" {
+		if _, err := in.waitFor("running", in.running("EU868_A")); err != nil {
+			return usage{}, err
+		}
+	}
+	pid := in.cmd.Process.Pid
+	cpu0, r0 := cpuTicks(pid), readStatus(in.status).Restarts
+	time.Sleep(window)
+	cpu1, r1 := cpuTicks(pid), readStatus(in.status).Restarts
+	u := usage{restarts: r1 - r0}
+	secs := float64(cpu1-cpu0) / 100 // USER_HZ
+	u.cpuPct = 100 * secs / window.Seconds()
+	if u.restarts > 0 {
+		u.cpuPerRestartMs = 1000 * secs / float64(u.restarts)
+	}
+	u.rssMB, u.peakMB = memKB(pid, "VmRSS:")/1024, memKB(pid, "VmHWM:")/1024
+	return u, nil
+}
+
+func cpuTicks(pid int) int64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	k, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + k
+}
+
+func memKB(pid int, key string) float64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, key) {
+			f := strings.Fields(l)
+			v, _ := strconv.ParseFloat(f[1], 64)
+			return v
+		}
+	}
+	return 0
+}
+
+func writeAtomic(path, v string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(v), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
