@@ -81,10 +81,15 @@ func (f fileSource) Region(ctx context.Context) (string, regions.Plan, error) {
 }
 
 func (f fileSource) read() (string, error) {
-	file, err := os.Open(f.path)
+	st, err := os.Stat(f.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("%w: region file %s does not exist yet", regions.ErrNotAsserted, f.path)
 	}
+	if err == nil && !st.Mode().IsRegular() {
+		// A directory fails to read; a FIFO would block the open for ever.
+		return "", fmt.Errorf("region file %s is not a regular file (%s): check REGION_FILEPATH", f.path, st.Mode().Type())
+	}
+	file, err := os.Open(f.path)
 	if err != nil {
 		return "", fmt.Errorf("region file %s unreadable (check its permissions or REGION_FILEPATH): %w", f.path, err)
 	}

@@ -1,0 +1,235 @@
+package supervisor_test
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"periph.io/x/conn/v3/spi"
+
+	"pktfwd/supervisor"
+)
+
+// Each test names what it injects and checks what a fleet would see:
+// diagnostics, status, restarts, exit code, files intact.
+
+func TestFault_MegabytesOfOutput(t *testing.T) {
+	h := newHarness(t)
+	h.setMode("flood:3000000") // 3 MB of log lines before starting
+	h.writeRegion("EU868")
+	h.start()
+	e, _ := h.wait("running after the flood", 0, h.running("EU868_A"))
+	h.waitLog(logrus.InfoLevel, "concentrator started", 1) // every line is read, in order
+	if e.diag != "true" || !alive(e.PID) {
+		t.Errorf("diag %q, forwarder alive %v", e.diag, alive(e.PID))
+	}
+}
+
+func TestFault_OutputWithoutNewlines(t *testing.T) {
+	h := newHarness(t)
+	h.setMode("nonewline:100000")
+	h.writeRegion("EU868")
+	h.start()
+	h.wait("running", 0, h.running("EU868_A"))
+	longest := 0
+	for _, e := range h.logs.AllEntries() {
+		longest = max(longest, len(e.Message))
+	}
+	if longest > 4096 {
+		t.Errorf("a log entry of %d bytes; lines are split at 4096", longest)
+	}
+}
+
+func TestFault_GrandchildOutlivingTheForwarder(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.LoraPktFwdAfterFailureSleepSeconds = 3600
+	h.opt.MaxBackoff = time.Hour
+	h.setMode("grandchild")
+	h.writeRegion("EU868")
+	h.start()
+	h.wait("the exit", 0, func(e event) bool { return e.LastExit != nil })
+	m := regexp.MustCompile(`grandchild, pid (\d+)`).FindStringSubmatch(h.logText())
+	if m == nil {
+		t.Fatalf("no grandchild pid in the log:\n%s", h.logText())
+	}
+	pid, _ := strconv.Atoi(m[1])
+	if alive(pid) {
+		t.Errorf("grandchild %d outlived the forwarder's exit", pid)
+	}
+}
+
+func TestFault_RegionFileGoesBad(t *testing.T) {
+	for _, tc := range []struct {
+		inject string
+		do     func(path string) error
+		log    string
+	}{
+		{"deleted", os.Remove, "does not exist"},
+		{"replaced by a directory", func(p string) error { os.Remove(p); return os.Mkdir(p, 0o755) }, "not a regular file"},
+		{"replaced by a FIFO", func(p string) error { os.Remove(p); return syscall.Mkfifo(p, 0o644) }, "not a regular file"},
+		{"made unreadable", func(p string) error {
+			if os.Geteuid() == 0 {
+				return errSkip
+			}
+			return os.Chmod(p, 0)
+		}, "unreadable"},
+	} {
+		t.Run(tc.inject, func(t *testing.T) {
+			h := newHarness(t)
+			h.cfg.RegionPollInterval = 20 * time.Millisecond
+			h.writeRegion("EU868")
+			h.start()
+			e, _ := h.wait("running", 0, h.running("EU868_A"))
+			if err := tc.do(h.cfg.RegionFilePath); err == errSkip {
+				t.Skip("root reads a file without permissions")
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			level := logrus.WarnLevel
+			if tc.inject == "deleted" {
+				level = logrus.InfoLevel
+			}
+			h.waitLog(level, tc.log, 1)
+			h.waitLog(logrus.DebugLevel, tc.log, 2) // polled twice more
+			if last := h.last(); last.PID != e.PID || !alive(e.PID) || last.diag != "true" {
+				t.Errorf("the running forwarder was disturbed: %+v", last)
+			}
+			if n := h.logCount(tc.log) - countLevel(h, logrus.DebugLevel, tc.log); n != 1 {
+				t.Errorf("logged %d times above debug", n)
+			}
+		})
+	}
+}
+
+var errSkip = io.EOF
+
+// mountTmpfs mounts a small tmpfs, or skips where the machine does not allow it.
+func mountTmpfs(t *testing.T, dir, opts string) {
+	t.Helper()
+	os.MkdirAll(dir, 0o755)
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, opts); err != nil {
+		t.Skipf("cannot mount a tmpfs here (%v)", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+}
+
+func TestFault_RootDirMissingIsCreated(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.RootDir = filepath.Join(h.dir, "not", "yet", "opt")
+	h.cfg.DiagnosticsFilePath = filepath.Join(h.dir, "nor", "this", "diagnostics")
+	h.writeRegion("EU868")
+	h.start()
+	e, _ := h.wait("running", 0, h.running("EU868_A"))
+	if e.diag != "true" {
+		t.Errorf("diag %q", e.diag)
+	}
+}
+
+func TestFault_RootDirReadOnly(t *testing.T) {
+	h := newHarness(t)
+	mountTmpfs(t, h.cfg.RootDir, "size=1m")
+	if err := syscall.Mount("", h.cfg.RootDir, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
+		t.Skip(err)
+	}
+	h.writeRegion("EU868")
+	h.start()
+	e, next := h.wait("the error", 0, func(e event) bool { return strings.Contains(e.LastError, "ROOT_DIR") })
+	if e.diag != "false" || e.State != supervisor.StateBackoff && e.State != supervisor.StateStartingFwd {
+		t.Errorf("with a read-only ROOT_DIR: %+v", e)
+	}
+	syscall.Mount("", h.cfg.RootDir, "", syscall.MS_REMOUNT, "")
+	h.wait("running once writable", next, h.running("EU868_A"))
+}
+
+func TestFault_DiagnosticsFolderReadOnly(t *testing.T) {
+	h := newHarness(t)
+	dir := filepath.Join(h.dir, "ro")
+	mountTmpfs(t, dir, "size=64k")
+	syscall.Mount("", dir, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, "")
+	h.cfg.DiagnosticsFilePath = filepath.Join(dir, "diagnostics")
+	h.writeRegion("EU868")
+	h.start()
+	h.wait("running all the same", 0, h.running("EU868_A"))
+	if n := h.logCount("cannot write the diagnostics file"); n != 1 {
+		t.Errorf("logged %d times:\n%s", n, h.logText())
+	}
+}
+
+func TestFault_DiskFullKeepsLastGoodConfig(t *testing.T) {
+	h := newHarness(t)
+	mountTmpfs(t, h.cfg.RootDir, "size=64k")
+	h.writeRegion("EU868")
+	h.start()
+	_, next := h.wait("running", 0, h.running("EU868_A"))
+	good := h.globalConf()
+	filler := filepath.Join(h.cfg.RootDir, "filler")
+	f, _ := os.Create(filler)
+	f.Write(make([]byte, 1<<20)) // fills the tmpfs
+	f.Close()
+	h.writeRegion("US915")
+	e, next := h.wait("the write error", next, func(e event) bool { return strings.Contains(e.LastError, "disk full") })
+	if h.globalConf() != good || e.diag != "false" {
+		t.Errorf("global_conf.json changed (%v) or diag %q", h.globalConf() != good, e.diag)
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(h.cfg.RootDir, ".*tmp*")); len(tmp) > 0 {
+		t.Errorf("temporary files left: %v", tmp)
+	}
+	os.Remove(filler)
+	h.wait("US915 once there is room", next, h.running("US915_SB2"))
+}
+
+// SIGTERM (a cancelled context) in every state ends Run promptly with the
+// forwarder gone, diagnostics false and the status stopped.
+func TestFault_SigtermInEveryState(t *testing.T) {
+	for _, tc := range []struct {
+		state supervisor.State
+		setup func(h *harness)
+	}{
+		{supervisor.StateStarting, func(h *harness) { h.cfg.AwaitSystemSleepSeconds = 3600 }},
+		{supervisor.StateWaitingForSPI, func(h *harness) {
+			h.opt.OpenSPI = func() (spi.Conn, io.Closer, error) { return nil, nil, os.ErrNotExist }
+		}},
+		{supervisor.StateWaitingForRegion, func(h *harness) { os.Remove(h.cfg.RegionFilePath) }},
+		{supervisor.StateStartingFwd, func(h *harness) { h.cfg.LoraPktFwdBeforeCheckSleepSeconds = 3600 }},
+		{supervisor.StateRunning, func(h *harness) {}},
+		{supervisor.StateBackoff, func(h *harness) {
+			h.setMode("crash")
+			h.cfg.LoraPktFwdAfterFailureSleepSeconds = 3600
+			h.opt.MaxBackoff = time.Hour
+		}},
+		{supervisor.StateStopping, func(h *harness) {
+			h.setMode("ignore-term")
+			h.opt.StopGrace = time.Second
+		}},
+	} {
+		t.Run(string(tc.state), func(t *testing.T) {
+			h := newHarness(t)
+			h.writeRegion("EU868")
+			tc.setup(h)
+			h.start()
+			if tc.state == supervisor.StateStopping {
+				h.wait("running", 0, h.running("EU868_A"))
+				h.writeRegion("US915")
+			}
+			e, _ := h.wait(string(tc.state), 0, func(e event) bool { return e.State == tc.state })
+			began := time.Now()
+			if err := h.stop(); err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(began); d > 10*time.Second {
+				t.Errorf("Run took %s to return", d)
+			}
+			last := h.last()
+			if last.State != supervisor.StateStopped || last.diag != "false" || e.PID != 0 && alive(e.PID) {
+				t.Errorf("after SIGTERM in %s: %+v, forwarder alive %v", tc.state, last, alive(e.PID))
+			}
+		})
+	}
+}
