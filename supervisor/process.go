@@ -52,7 +52,7 @@ type process struct {
 
 // startProcess runs path in dir with env, sending each output line to
 // logLine. A missing or non-executable path is an error naming it.
-func startProcess(path, dir string, env []string, logLine func(string)) (*process, error) {
+func startProcess(path, dir string, env []string, logLine func(string), r *reaper) (*process, error) {
 	if err := checkExecutable(path); err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func startProcess(path, dir string, env []string, logLine func(string)) (*proces
 		reader, tty = pr, pw
 	}
 	cmd.Stdout, cmd.Stderr = tty, tty
-	if err := cmd.Start(); err != nil {
+	if err := r.start(cmd); err != nil {
 		reader.Close()
 		tty.Close()
 		return nil, fmt.Errorf("start %s: %w", path, err)
@@ -84,7 +84,7 @@ func startProcess(path, dir string, env []string, logLine func(string)) (*proces
 	tty.Close()
 	p.cmd, p.started, p.out = cmd, time.Now(), reader
 	go p.read(reader, logLine)
-	go p.wait()
+	go p.wait(r)
 	return p, nil
 }
 
@@ -107,8 +107,9 @@ func (p *process) pid() int { return p.cmd.Process.Pid }
 
 // wait reaps the forwarder, kills what is left of its process group (a reset
 // script, a grandchild), then gives the reader a moment to drain.
-func (p *process) wait() {
+func (p *process) wait(r *reaper) {
 	err := p.cmd.Wait()
+	r.release(p.pid())
 	p.exit = exitOf(p.cmd.ProcessState, err)
 	p.exit.Ran = p.exit.At.Sub(p.started)
 	syscall.Kill(-p.pid(), syscall.SIGKILL)

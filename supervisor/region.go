@@ -108,6 +108,7 @@ func (f fileSource) read() (string, error) {
 type commandSource struct {
 	argv    []string
 	timeout time.Duration
+	reaper  *reaper
 }
 
 func (c commandSource) Name() string { return "command " + strings.Join(c.argv, " ") }
@@ -118,7 +119,12 @@ func (c commandSource) Region(ctx context.Context) (string, regions.Plan, error)
 	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
 	var out bytes.Buffer
 	cmd.Stdout = &limitedWriter{w: &out, n: maxRegionBytes}
-	if err := cmd.Run(); err != nil {
+	err := c.reaper.start(cmd)
+	if err == nil {
+		err = cmd.Wait()
+		c.reaper.release(cmd.Process.Pid)
+	}
+	if err != nil {
 		return "", regions.Plan{}, fmt.Errorf("REGION_COMMAND %q: %w", strings.Join(c.argv, " "), err)
 	}
 	return parseRegionOutput(out.String())

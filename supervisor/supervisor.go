@@ -33,6 +33,7 @@ type Options struct {
 	MaxBackoff  time.Duration                       // 60s
 	StableAfter time.Duration                       // 10m of running resets the back-off
 	StopGrace   time.Duration                       // 5s between SIGTERM and SIGKILL
+	NoReap      bool                                // as PID 1, leave orphans unreaped (a test control)
 	FileSettle  time.Duration                       // 15ms between the two reads of the region file
 	Reporter    Reporter                            // nil: errors are only logged
 	OnStatus    func(Status)                        // called after each status write
@@ -60,6 +61,7 @@ type Supervisor struct {
 	status Status
 
 	lines  *concentrator.Lines
+	reaper *reaper // non-nil when pktfwd is PID 1
 	chip   concentrator.Chip
 	eui    string
 	logged map[string]string // key → last message logged, to log each problem once
@@ -92,6 +94,9 @@ func New(cfg Config, opt Options) (*Supervisor, error) {
 		logged: map[string]string{},
 	}
 	s.status = Status{Version: opt.Version, Bus: hw.Where()}
+	if os.Getpid() == 1 && !opt.NoReap {
+		s.reaper = newReaper()
+	}
 	return s, nil
 }
 
@@ -123,17 +128,25 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	if !sleepCtx(ctx, Seconds(s.cfg.AwaitSystemSleepSeconds)) {
 		return nil
 	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if s.reaper != nil {
+		s.log.Info("running as PID 1: reaping orphaned processes")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.reaper.run(ctx)
+		}()
+	}
 	if !s.prepareHardware(ctx) {
 		return nil
 	}
 	w := s.newRegionWatcher()
-	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		w.run(ctx)
 	}()
-	defer wg.Wait()
 	s.loop(ctx, w)
 	return nil
 }
@@ -162,7 +175,7 @@ func (s *Supervisor) newRegionWatcher() *regionWatcher {
 		srcs = append(srcs, newGatewaySource(s.cfg.GatewayRPCAddr, min(s.cfg.RegionPollInterval, 10*time.Second)))
 	}
 	if argv := strings.Fields(s.cfg.RegionCommand); len(argv) > 0 {
-		srcs = append(srcs, commandSource{argv: argv, timeout: min(s.cfg.RegionPollInterval, 30*time.Second)})
+		srcs = append(srcs, commandSource{argv: argv, timeout: min(s.cfg.RegionPollInterval, 30*time.Second), reaper: s.reaper})
 	}
 	w := &regionWatcher{poll: s.cfg.RegionPollInterval, log: s.log, updates: make(chan regionUpdate, 1), reload: make(chan struct{}, 1)}
 	if s.cfg.RegionFilePath != "" {
@@ -309,7 +322,7 @@ func (s *Supervisor) launch(ctx context.Context, region regionUpdate) (*process,
 	env := append(append(os.Environ(), "PKTFWD_SUPERVISED=1"), s.opt.Env...)
 	var proc *process
 	fwdLog := s.log.WithField("source", "lora_pkt_fwd")
-	proc, err := startProcess(path, s.cfg.RootDir, env, func(line string) { fwdLog.Info(line) })
+	proc, err := startProcess(path, s.cfg.RootDir, env, func(line string) { fwdLog.Info(line) }, s.reaper)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,9 @@ func TestMain(m *testing.M) {
 	if filepath.Base(os.Args[0]) == "lora_pkt_fwd" && os.Getenv("PKTFWD_SIMULATED_FORWARDER") == "1" {
 		os.Exit(fakefwd.Main())
 	}
+	if os.Getenv("PKTFWD_TEST_PID1_HELPER") == "1" {
+		os.Exit(pid1Helper())
+	}
 	os.Exit(m.Run())
 }
 
