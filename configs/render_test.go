@@ -330,3 +330,26 @@ func FuzzMergePatch(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOverlay: any GLOBAL_CONF_OVERLAY gives valid JSON or an error naming it.
+func FuzzOverlay(f *testing.F) {
+	f.Add(`{"SX130x_conf":{"antenna_gain":3}}`)
+	f.Add(`{"gateway_conf":null}`)
+	f.Add(`{,}`)
+	f.Add(`[1,2]`)
+	p, _ := regions.Parse("EU868")
+	fs, _ := configs.Render(concentrator.SX1302, p, site)
+	f.Fuzz(func(t *testing.T, patch string) {
+		out, err := fs.Overlay("GLOBAL_CONF_OVERLAY", []byte(patch))
+		if err != nil {
+			if !strings.Contains(err.Error(), "GLOBAL_CONF_OVERLAY") {
+				t.Fatalf("error does not name the overlay: %v", err)
+			}
+			return
+		}
+		var v any
+		if json.Unmarshal(out["global_conf.json"], &v) != nil {
+			t.Fatalf("invalid JSON after patch %q", patch)
+		}
+	})
+}

@@ -1,15 +1,12 @@
 package supervisor_test
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"periph.io/x/conn/v3/spi"
 
@@ -118,31 +115,4 @@ func TestRun_ConfigWrittenOnlyWhenChanged(t *testing.T) {
 	if !before.ModTime().Equal(after.ModTime()) || !os.SameFile(before, after) {
 		t.Error("global_conf.json rewritten although nothing changed")
 	}
-}
-
-// openFDs counts this process's open file descriptors.
-func openFDs(t *testing.T) int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip("no /proc/self/fd")
-	}
-	return len(ents)
-}
-
-func TestRun_NoGrowthOver200Restarts(t *testing.T) {
-	h := newHarness(t)
-	h.cfg.LoraPktFwdAfterFailureSleepSeconds = 0.001
-	h.opt.MaxBackoff = time.Millisecond
-	h.opt.Lines.Step = time.Microsecond
-	h.setMode("crash")
-	h.writeRegion("EU868")
-	h.start()
-	h.wait("20 restarts", 0, func(e event) bool { return e.Restarts >= 20 })
-	g0, f0 := runtime.NumGoroutine(), openFDs(t)
-	h.wait("200 restarts", 0, func(e event) bool { return e.Restarts >= 220 })
-	g1, f1 := runtime.NumGoroutine(), openFDs(t)
-	if g1 > g0+5 || f1 > f0+5 {
-		t.Errorf("after 200 more restarts: goroutines %d → %d, fds %d → %d", g0, g1, f0, f1)
-	}
-	t.Log(fmt.Sprintf("goroutines %d → %d, fds %d → %d", g0, g1, f0, f1))
 }

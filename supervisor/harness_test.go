@@ -54,7 +54,8 @@ type harness struct {
 	sup  *supervisor.Supervisor
 
 	mu      sync.Mutex
-	events  []event
+	events  []event // the latest events; events[0] is event number base
+	base    int
 	changed chan struct{}
 
 	cancel context.CancelFunc
@@ -108,6 +109,10 @@ func (h *harness) record(s supervisor.Status) {
 	d, _ := os.ReadFile(h.cfg.DiagnosticsFilePath)
 	h.mu.Lock()
 	h.events = append(h.events, event{s, string(d)})
+	if len(h.events) > 4000 { // a soak makes millions; keep the latest
+		h.events = append([]event(nil), h.events[2000:]...)
+		h.base += 2000
+	}
 	h.mu.Unlock()
 	select {
 	case h.changed <- struct{}{}:
@@ -151,9 +156,8 @@ func (h *harness) wait(what string, from int, ok func(event) bool) (event, int) 
 	deadline := time.After(15 * time.Second)
 	for i := from; ; {
 		h.mu.Lock()
-		for ; i < len(h.events); i++ {
-			if ok(h.events[i]) {
-				e := h.events[i]
+		for i = max(i, h.base); i < h.base+len(h.events); i++ {
+			if e := h.events[i-h.base]; ok(e) {
 				h.mu.Unlock()
 				return e, i + 1
 			}
@@ -208,12 +212,6 @@ func (h *harness) last() event {
 		return event{}
 	}
 	return h.events[len(h.events)-1]
-}
-
-func (h *harness) count() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.events)
 }
 
 func (h *harness) snapshot() []event {

@@ -1,0 +1,79 @@
+package supervisor_test
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSoak restarts the forwarder over and over while the region keeps
+// changing, and checks that goroutines, open files and memory do not grow.
+// CI runs 200 restarts and 20 region changes; the full soak is
+//
+//	PKTFWD_SOAK=1 go test -run TestSoak -timeout 2h -v ./supervisor
+//
+// with 10,000 restarts and 1,000 region changes.
+func TestSoak(t *testing.T) {
+	restarts, changes := 200, 20
+	if os.Getenv("PKTFWD_SOAK") == "1" {
+		restarts, changes = 10000, 1000
+	}
+	h := newHarness(t)
+	h.cfg.LoraPktFwdAfterFailureSleepSeconds = 0.001
+	h.opt.MaxBackoff = time.Millisecond
+	h.opt.Lines.Step = time.Microsecond
+	h.setMode("crash")
+	h.writeRegion("EU868")
+	h.start()
+	h.wait("20 restarts", 0, func(e event) bool { return e.Restarts >= 20 })
+	runtime.GC()
+	g0, f0, m0 := runtime.NumGoroutine(), openFDs(t), rssKB()
+	plans := []struct{ name, plan string }{{"US915", "US915_SB2"}, {"EU868", "EU868_A"}}
+	every := restarts / changes
+	next := 0
+	for i := 0; i < changes; i++ {
+		var e event
+		e, next = h.wait("restarts", next, func(e event) bool { return e.Restarts >= 20+(i+1)*every })
+		_ = e
+		p := plans[i%2]
+		h.writeRegion(p.name)
+		_, next = h.wait(p.plan, next, func(e event) bool { return e.Region == p.plan })
+	}
+	h.wait("all restarts", next, func(e event) bool { return e.Restarts >= 20+restarts })
+	runtime.GC()
+	g1, f1, m1 := runtime.NumGoroutine(), openFDs(t), rssKB()
+	t.Logf("%d restarts, %d region changes: goroutines %d → %d, fds %d → %d, RSS %d → %d kB",
+		h.last().Restarts, changes, g0, g1, f0, f1, m0, m1)
+	if g1 > g0+5 || f1 > f0+5 {
+		t.Errorf("goroutines %d → %d, fds %d → %d", g0, g1, f0, f1)
+	}
+	if m1 > m0+20*1024 {
+		t.Errorf("RSS grew from %d to %d kB", m0, m1)
+	}
+	if n := len(h.snapshot()); n > 0 && h.last().Restarts < restarts {
+		t.Errorf("only %d restarts", h.last().Restarts)
+	}
+}
+
+// openFDs counts this process's open file descriptors.
+func openFDs(t *testing.T) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(ents)
+}
+
+func rssKB() int {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			n, _ := strconv.Atoi(strings.Fields(l)[1])
+			return n
+		}
+	}
+	return 0
+}
