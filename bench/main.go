@@ -52,6 +52,10 @@ func run(n, baselineTrials int, window time.Duration) error {
 	if err != nil {
 		return err
 	}
+	gw, err := measureGateway(bins, filepath.Join(dir, "gateway"), min(n, 20), 100*time.Millisecond)
+	if err != nil {
+		return err
+	}
 	idle, err := measureResources(bins, filepath.Join(dir, "idle"), "run", window)
 	if err != nil {
 		return err
@@ -60,10 +64,11 @@ func run(n, baselineTrials int, window time.Duration) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("latency                                  median      p99        max     target")
+	fmt.Println("latency                                          median       p99       max   target")
 	row("region file change → new forwarder running", region, "<100ms median, <250ms p99")
 	row("forwarder exit → diagnostics false", exit, "<50ms p99")
 	row("supervisor start → forwarder started", start, "")
+	row("gateway answer change → new forwarder (100ms poll)", gw, "")
 	fmt.Println()
 	fmt.Printf("supervisor idle (forwarder running):  RSS %5.1f MB (peak %.1f MB), CPU %.3f %% over %s   targets: <15 MB, <0.1 %%\n",
 		idle.rssMB, idle.peakMB, idle.cpuPct, window)
@@ -119,7 +124,7 @@ func binarySizes(dir string) error {
 }
 
 func row(name string, ds []time.Duration, target string) {
-	fmt.Printf("%-42s %9s %9s %9s   %s\n", name, round(median(ds)), round(percentile(ds, 0.99)), round(percentile(ds, 1)), target)
+	fmt.Printf("%-50s %9s %9s %9s   %s\n", name, round(median(ds)), round(percentile(ds, 0.99)), round(percentile(ds, 1)), target)
 }
 
 func round(d time.Duration) string {
