@@ -103,6 +103,18 @@ func (p *prober) coreCell(version, otp byte) (Chip, error) {
 		ErrUnrecognized, version, p.raw)
 }
 
+// Identify probes the chip and, for the SX1302 family, reads its EUI;
+// eui is 0 when the chip does not offer one.
+func Identify(conn spi.Conn) (chip Chip, eui uint64, err error) {
+	if chip, err = Probe(conn); err != nil || !chip.Model.CoreCell() {
+		return chip, 0, err
+	}
+	if e, ok, err := ReadEUI(conn); err == nil && ok {
+		eui = e
+	}
+	return chip, eui, nil
+}
+
 // ReadEUI reads the SX1302/SX1303 chip EUI from OTP bytes 0–7, as the HAL's
 // sx1302_get_eui does. ok is false when the OTP did not answer (all 0x00 or
 // 0xFF), which is usual before the HAL has started the chip.

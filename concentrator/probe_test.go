@@ -117,3 +117,13 @@ func TestReadEUI(t *testing.T) {
 		t.Error("an OTP that does not answer gave an EUI")
 	}
 }
+
+func TestIdentify(t *testing.T) {
+	chip, eui, err := concentrator.Identify(concentrator.NewSimCoreCell(0x12, 0x03, 0x0016C001FF1E2D3C, true))
+	if err != nil || chip.Model != concentrator.SX1303 || eui != 0x0016C001FF1E2D3C {
+		t.Errorf("got %v %016X %v", chip, eui, err)
+	}
+	if _, eui, err := concentrator.Identify(concentrator.NewSimSX1301()); err != nil || eui != 0 {
+		t.Errorf("SX1301: eui %016X, %v", eui, err)
+	}
+}

@@ -96,15 +96,9 @@ func (s *Supervisor) detect(ctx context.Context) (concentrator.Chip, uint64, err
 		return concentrator.Chip{}, 0, err
 	}
 	defer c.Close()
-	chip, err := concentrator.Probe(conn)
+	chip, eui, err := concentrator.Identify(conn)
 	if err != nil {
 		return concentrator.Chip{}, 0, fmt.Errorf("probe %s: %w", s.hw.Bus.Path(), err)
-	}
-	var eui uint64
-	if chip.Model.CoreCell() {
-		if e, ok, err := concentrator.ReadEUI(conn); err == nil && ok {
-			eui = e
-		}
 	}
 	return chip, eui, nil
 }

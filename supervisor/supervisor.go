@@ -320,7 +320,6 @@ func (s *Supervisor) launch(ctx context.Context, region regionUpdate) (*process,
 		}
 	}
 	env := append(append(os.Environ(), "PKTFWD_SUPERVISED=1"), s.opt.Env...)
-	var proc *process
 	fwdLog := s.log.WithField("source", "lora_pkt_fwd")
 	proc, err := startProcess(path, s.cfg.RootDir, env, func(line string) { fwdLog.Info(line) }, s.reaper)
 	if err != nil {

@@ -37,15 +37,13 @@ func detect(ctx context.Context, args []string) error {
 		return err
 	}
 	defer c.Close()
-	chip, err := concentrator.Probe(conn)
+	chip, e, err := concentrator.Identify(conn)
 	if err != nil {
 		return fmt.Errorf("%s: %w", hw.Bus.Path(), err)
 	}
 	var eui string
-	if chip.Model.CoreCell() {
-		if e, ok, _ := concentrator.ReadEUI(conn); ok {
-			eui = fmt.Sprintf("%016X", e)
-		}
+	if e != 0 {
+		eui = fmt.Sprintf("%016X", e)
 	}
 	if *asJSON {
 		return json.NewEncoder(os.Stdout).Encode(struct {
