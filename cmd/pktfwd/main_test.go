@@ -20,6 +20,10 @@ func TestMain(m *testing.M) {
 	if os.Getenv("PKTFWD_TEST_PID1_HELPER") == "1" {
 		os.Exit(pid1Helper())
 	}
+	if os.Getenv("PKTFWD_TEST_AS_PKTFWD") == "1" { // this binary as `pktfwd`
+		main()
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
 }
 
