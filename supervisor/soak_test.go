@@ -29,20 +29,21 @@ func TestSoak(t *testing.T) {
 	h.writeRegion("EU868")
 	h.start()
 	h.wait("20 restarts", 0, func(e event) bool { return e.Restarts >= 20 })
+	h.logs.Reset()
 	runtime.GC()
 	g0, f0, m0 := runtime.NumGoroutine(), openFDs(t), rssKB()
 	plans := []struct{ name, plan string }{{"US915", "US915_SB2"}, {"EU868", "EU868_A"}}
 	every := restarts / changes
 	next := 0
 	for i := 0; i < changes; i++ {
-		var e event
-		e, next = h.wait("restarts", next, func(e event) bool { return e.Restarts >= 20+(i+1)*every })
-		_ = e
+		_, next = h.wait("restarts", next, func(e event) bool { return e.Restarts >= 20+(i+1)*every })
 		p := plans[i%2]
 		h.writeRegion(p.name)
 		_, next = h.wait(p.plan, next, func(e event) bool { return e.Region == p.plan })
+		h.logs.Reset() // the test's log hook keeps every entry; the supervisor keeps none
 	}
 	h.wait("all restarts", next, func(e event) bool { return e.Restarts >= 20+restarts })
+	h.logs.Reset()
 	runtime.GC()
 	g1, f1, m1 := runtime.NumGoroutine(), openFDs(t), rssKB()
 	t.Logf("%d restarts, %d region changes: goroutines %d → %d, fds %d → %d, RSS %d → %d kB",
@@ -52,9 +53,6 @@ func TestSoak(t *testing.T) {
 	}
 	if m1 > m0+20*1024 {
 		t.Errorf("RSS grew from %d to %d kB", m0, m1)
-	}
-	if n := len(h.snapshot()); n > 0 && h.last().Restarts < restarts {
-		t.Errorf("only %d restarts", h.last().Restarts)
 	}
 }
 
