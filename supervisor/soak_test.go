@@ -31,7 +31,7 @@ func TestSoak(t *testing.T) {
 	h.wait("20 restarts", 0, func(e event) bool { return e.Restarts >= 20 })
 	h.logs.Reset()
 	runtime.GC()
-	g0, f0, m0 := runtime.NumGoroutine(), openFDs(t), rssKB()
+	g0, f0, m0, h0 := runtime.NumGoroutine(), openFDs(t), rssKB(), heapKB()
 	plans := []struct{ name, plan string }{{"US915", "US915_SB2"}, {"EU868", "EU868_A"}}
 	every := restarts / changes
 	next := 0
@@ -45,14 +45,14 @@ func TestSoak(t *testing.T) {
 	h.wait("all restarts", next, func(e event) bool { return e.Restarts >= 20+restarts })
 	h.logs.Reset()
 	runtime.GC()
-	g1, f1, m1 := runtime.NumGoroutine(), openFDs(t), rssKB()
-	t.Logf("%d restarts, %d region changes: goroutines %d → %d, fds %d → %d, RSS %d → %d kB",
-		h.last().Restarts, changes, g0, g1, f0, f1, m0, m1)
+	g1, f1, m1, h1 := runtime.NumGoroutine(), openFDs(t), rssKB(), heapKB()
+	t.Logf("%d restarts, %d region changes: goroutines %d → %d, fds %d → %d, RSS %d → %d kB, live heap %d → %d kB",
+		h.last().Restarts, changes, g0, g1, f0, f1, m0, m1, h0, h1)
 	if g1 > g0+5 || f1 > f0+5 {
 		t.Errorf("goroutines %d → %d, fds %d → %d", g0, g1, f0, f1)
 	}
-	if m1 > m0+20*1024 {
-		t.Errorf("RSS grew from %d to %d kB", m0, m1)
+	if m1 > m0+20*1024 || h1 > h0+5*1024 {
+		t.Errorf("RSS grew from %d to %d kB, live heap from %d to %d kB", m0, m1, h0, h1)
 	}
 }
 
@@ -74,4 +74,11 @@ func rssKB() int {
 		}
 	}
 	return 0
+}
+
+// heapKB is the live heap after a GC (the harness's bounded buffers included).
+func heapKB() int {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int(ms.HeapAlloc / 1024)
 }
