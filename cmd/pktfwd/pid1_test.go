@@ -77,10 +77,7 @@ func TestPID1_ReapsOrphansOver100Restarts(t *testing.T) {
 		os.WriteFile(filepath.Join(cfg.RootDir, "fakefwd.mode"), []byte("grandchild"), 0o644)
 		writeRegion(cfg.RegionFilePath, "EU868")
 		cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", "--kill-child", self)
-		cmd.Env = append(os.Environ(), "PKTFWD_TEST_PID1_HELPER=1", "CHIP=sx1302", "SPI_BUS=spidev0.0", "GATEWAY_EUI=AA555A0000000003",
-			"ROOT_DIR="+cfg.RootDir, "REGION_FILEPATH="+cfg.RegionFilePath, "DIAGNOSTICS_FILEPATH="+cfg.DiagnosticsFilePath,
-			"STATUS_FILEPATH="+cfg.StatusFilePath, "SX1302_LORA_PKT_FWD_FILEPATH="+cfg.SX1302Forwarder,
-			"AWAIT_SYSTEM_SLEEP_SECONDS=0", "LORA_PKT_FWD_AFTER_FAILURE_SLEEP_SECONDS=0.001", "LOGLEVEL=error")
+		cmd.Env = append(pktfwdEnv(cfg), "PKTFWD_TEST_PID1_HELPER=1", "LORA_PKT_FWD_AFTER_FAILURE_SLEEP_SECONDS=0.001", "LOGLEVEL=error")
 		if noReap {
 			cmd.Env = append(cmd.Env, "PKTFWD_TEST_NOREAP=1")
 		}

@@ -25,10 +25,7 @@ func TestSignals_HupRestartsTermExitsZero(t *testing.T) {
 	cfg := demoConfig(dir)
 	writeRegion(cfg.RegionFilePath, "EU868")
 	cmd := exec.Command(self)
-	cmd.Env = append(os.Environ(), "PKTFWD_TEST_AS_PKTFWD=1", "PKTFWD_SIMULATED_FORWARDER=1", "CHIP=sx1302", "SPI_BUS=spidev0.0",
-		"GATEWAY_EUI=AA555A0000000004", "ROOT_DIR="+cfg.RootDir, "REGION_FILEPATH="+cfg.RegionFilePath,
-		"DIAGNOSTICS_FILEPATH="+cfg.DiagnosticsFilePath, "STATUS_FILEPATH="+cfg.StatusFilePath,
-		"SX1302_LORA_PKT_FWD_FILEPATH="+cfg.SX1302Forwarder, "AWAIT_SYSTEM_SLEEP_SECONDS=0",
+	cmd.Env = append(pktfwdEnv(cfg), "PKTFWD_TEST_AS_PKTFWD=1", "PKTFWD_SIMULATED_FORWARDER=1",
 		"LORA_PKT_FWD_BEFORE_CHECK_SLEEP_SECONDS=0.1", "LOGLEVEL=warning")
 	w, _ := fsnotify.NewWatcher()
 	defer w.Close()
@@ -75,4 +72,12 @@ func TestSignals_HupRestartsTermExitsZero(t *testing.T) {
 	if bad.ProcessState.ExitCode() != 2 {
 		t.Errorf("a configuration error exited %d:\n%s", bad.ProcessState.ExitCode(), out)
 	}
+}
+
+// pktfwdEnv is the environment that runs pktfwd on cfg's files with a
+// CHIP setting (no probe) and no reset lines.
+func pktfwdEnv(cfg supervisor.Config) []string {
+	return append(os.Environ(), "CHIP=sx1302", "SPI_BUS=spidev0.0", "GATEWAY_EUI=AA555A0000000004",
+		"ROOT_DIR="+cfg.RootDir, "REGION_FILEPATH="+cfg.RegionFilePath, "DIAGNOSTICS_FILEPATH="+cfg.DiagnosticsFilePath,
+		"STATUS_FILEPATH="+cfg.StatusFilePath, "SX1302_LORA_PKT_FWD_FILEPATH="+cfg.SX1302Forwarder, "AWAIT_SYSTEM_SLEEP_SECONDS=0")
 }
