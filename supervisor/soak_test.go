@@ -28,13 +28,13 @@ func TestSoak(t *testing.T) {
 	h.setMode("crash")
 	h.writeRegion("EU868")
 	h.start()
-	h.wait("20 restarts", 0, func(e event) bool { return e.Restarts >= 20 })
+	_, next := h.wait("20 restarts", 0, func(e event) bool { return e.Restarts >= 20 })
 	h.logs.Reset()
+	h.forget()
 	runtime.GC()
 	g0, f0, m0, h0 := runtime.NumGoroutine(), openFDs(t), rssKB(), heapKB()
 	plans := []struct{ name, plan string }{{"US915", "US915_SB2"}, {"EU868", "EU868_A"}}
 	every := restarts / changes
-	next := 0
 	for i := 0; i < changes; i++ {
 		_, next = h.wait("restarts", next, func(e event) bool { return e.Restarts >= 20+(i+1)*every })
 		p := plans[i%2]
@@ -44,6 +44,7 @@ func TestSoak(t *testing.T) {
 	}
 	h.wait("all restarts", next, func(e event) bool { return e.Restarts >= 20+restarts })
 	h.logs.Reset()
+	h.forget()
 	runtime.GC()
 	g1, f1, m1, h1 := runtime.NumGoroutine(), openFDs(t), rssKB(), heapKB()
 	t.Logf("%d restarts, %d region changes: goroutines %d → %d, fds %d → %d, RSS %d → %d kB, live heap %d → %d kB",
