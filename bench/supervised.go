@@ -64,7 +64,8 @@ func (in *instance) stop() error {
 
 // waitFor waits, on file events, until ok holds; it returns when it did.
 func (in *instance) waitFor(what string, ok func() bool) (time.Time, error) {
-	deadline := time.After(90 * time.Second)
+	deadline := time.NewTimer(90 * time.Second)
+	defer deadline.Stop()
 	for {
 		if ok() {
 			return time.Now(), nil
@@ -73,7 +74,7 @@ func (in *instance) waitFor(what string, ok func() bool) (time.Time, error) {
 		case <-in.watch.Events:
 		case err := <-in.watch.Errors:
 			return time.Time{}, err
-		case <-deadline:
+		case <-deadline.C:
 			return time.Time{}, fmt.Errorf("timed out waiting for %s (status %+v)", what, readStatus(in.status))
 		}
 	}

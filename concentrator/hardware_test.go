@@ -199,6 +199,18 @@ func TestLines_Sequences(t *testing.T) {
 	}
 }
 
+func TestSimRecorder_Keep(t *testing.T) {
+	rec := &concentrator.SimRecorder{Keep: 3}
+	l := rec.Line("reset")
+	for i := 0; i < 100; i++ {
+		l.SetValue(i)
+	}
+	e := rec.Edges()
+	if len(e) > 6 || e[len(e)-1].Value != 99 {
+		t.Errorf("kept %d edges, last %+v", len(e), e[len(e)-1])
+	}
+}
+
 func TestLines_StartStopsWithContext(t *testing.T) {
 	rec := &concentrator.SimRecorder{}
 	ls := &concentrator.Lines{Reset: rec.Line("reset"), Step: time.Hour}

@@ -95,8 +95,10 @@ type Edge struct {
 	At    time.Time
 }
 
-// SimRecorder collects the edges of its SimLines, in order.
+// SimRecorder collects the edges of its SimLines, in order. With Keep > 0
+// it keeps only the latest Keep edges (for long runs).
 type SimRecorder struct {
+	Keep  int
 	mu    sync.Mutex
 	edges []Edge
 }
@@ -126,6 +128,9 @@ func (s *SimLine) SetValue(v int) error {
 		return fmt.Errorf("line %s: already closed", s.name)
 	}
 	s.rec.edges = append(s.rec.edges, Edge{s.name, v, time.Now()})
+	if k := s.rec.Keep; k > 0 && len(s.rec.edges) > 2*k {
+		s.rec.edges = append([]Edge(nil), s.rec.edges[len(s.rec.edges)-k:]...)
+	}
 	return nil
 }
 

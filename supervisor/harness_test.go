@@ -153,7 +153,8 @@ func (h *harness) stop() error {
 // satisfies ok, waiting for new events until the deadline.
 func (h *harness) wait(what string, from int, ok func(event) bool) (event, int) {
 	h.t.Helper()
-	deadline := time.After(15 * time.Second)
+	deadline := time.NewTimer(15 * time.Second)
+	defer deadline.Stop()
 	for i := from; ; {
 		h.mu.Lock()
 		for i = max(i, h.base); i < h.base+len(h.events); i++ {
@@ -165,7 +166,7 @@ func (h *harness) wait(what string, from int, ok func(event) bool) (event, int) 
 		h.mu.Unlock()
 		select {
 		case <-h.changed:
-		case <-deadline:
+		case <-deadline.C:
 			h.t.Fatalf("timed out waiting for %s; last status %+v\nlog:\n%s", what, h.last(), h.logText())
 		}
 	}
@@ -186,7 +187,8 @@ func (p pokeHook) Fire(*logrus.Entry) error {
 // waitLog waits for the n-th log entry at level whose message contains s.
 func (h *harness) waitLog(level logrus.Level, s string, n int) {
 	h.t.Helper()
-	deadline := time.After(15 * time.Second)
+	deadline := time.NewTimer(15 * time.Second)
+	defer deadline.Stop()
 	for {
 		count := 0
 		for _, e := range h.logs.AllEntries() {
@@ -199,7 +201,7 @@ func (h *harness) waitLog(level logrus.Level, s string, n int) {
 		}
 		select {
 		case <-h.changed:
-		case <-deadline:
+		case <-deadline.C:
 			h.t.Fatalf("timed out waiting for %d %s log entries with %q; log:\n%s", n, level, s, h.logText())
 		}
 	}

@@ -113,9 +113,11 @@ func (p *process) wait(r *reaper) {
 	p.exit = exitOf(p.cmd.ProcessState, err)
 	p.exit.Ran = p.exit.At.Sub(p.started)
 	syscall.Kill(-p.pid(), syscall.SIGKILL)
+	drain := time.NewTimer(200 * time.Millisecond)
+	defer drain.Stop()
 	select {
 	case <-p.output:
-	case <-time.After(200 * time.Millisecond):
+	case <-drain.C:
 		p.out.Close() // a grandchild outside the group holds the terminal
 		<-p.output
 	}
