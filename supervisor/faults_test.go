@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 	"periph.io/x/conn/v3/spi"
 
 	"pktfwd/supervisor"
@@ -60,7 +61,7 @@ func TestFault_GrandchildOutlivingTheForwarder(t *testing.T) {
 		t.Fatalf("no grandchild pid in the log:\n%s", h.logText())
 	}
 	pid, _ := strconv.Atoi(m[1])
-	if alive(pid) {
+	if !diesWithin(pid, 5*time.Second) {
 		t.Errorf("grandchild %d outlived the forwarder's exit", pid)
 	}
 }
@@ -232,4 +233,17 @@ func TestFault_SigtermInEveryState(t *testing.T) {
 			}
 		})
 	}
+}
+
+// diesWithin waits for a process that is not our child to end, through a
+// pidfd, which becomes readable when it does (a kill is asynchronous).
+func diesWithin(pid int, d time.Duration) bool {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return err == unix.ESRCH // already gone
+	}
+	defer unix.Close(fd)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, int(d.Milliseconds()))
+	return err == nil && n == 1 || !alive(pid)
 }
