@@ -109,20 +109,26 @@ func Lookup(name string) (Plan, bool) {
 // "region_eu868", with surrounding white space. Plain names resolve to their
 // default sub-plan ("EU868" to EU868_A).
 func Parse(s string) (Plan, error) {
-	v := strings.TrimSpace(strings.Trim(s, "\x00"))
-	switch u := strings.ToUpper(v); {
-	case u == "":
+	switch n := Normalize(s); {
+	case strings.TrimSpace(strings.Trim(s, "\x00")) == "":
 		return Plan{}, ErrEmpty
-	case u == "UNKNOWN" || u == "NULL" || u == "REGION_UNKNOWN" || u == "99":
+	case n == "UNKNOWN" || n == "NULL" || n == "99":
 		return Plan{}, ErrNotAsserted
-	case strings.ContainsAny(v, `/\`):
+	case strings.ContainsAny(n, `/\`):
 		return Plan{}, unknown(s)
 	default:
-		if p, ok := Lookup(strings.TrimPrefix(u, "REGION_")); ok {
+		if p, ok := Lookup(n); ok {
 			return p, nil
 		}
 		return Plan{}, unknown(s)
 	}
+}
+
+// Normalize turns a region as miners write it into the table's spelling:
+// " region_eu868\n" becomes "EU868". It does not check the name.
+func Normalize(s string) string {
+	u := strings.ToUpper(strings.TrimSpace(strings.Trim(s, "\x00")))
+	return strings.TrimPrefix(u, "REGION_")
 }
 
 // ByNumber maps a Helium region enum number, as the gateway reports it.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"pktfwd/configs"
+	"pktfwd/regions"
 	"pktfwd/scripts"
 )
 
@@ -61,30 +62,8 @@ func (s *Supervisor) render(region regionUpdate) (configs.Files, string, error) 
 	} else {
 		site.SPIPath = s.hw.Bus.Path()
 	}
-	dir := s.cfg.SX1301RegionConfigsDir
-	if s.chip.Model.CoreCell() {
-		dir = s.cfg.SX1302RegionConfigsDir
-	}
-	var files configs.Files
-	source := "embedded plan " + region.Plan.Name
-	tmpl, err := "", error(nil)
-	if dir != "" {
-		tmpl, err = configs.FindTemplate(dir, region.Plan.Name, strings.ToUpper(strings.TrimPrefix(strings.ToLower(region.Name), "region_")))
-		if err != nil {
-			return nil, "", err
-		}
-	}
-	if tmpl != "" {
-		data, err := os.ReadFile(tmpl)
-		if err != nil {
-			return nil, "", fmt.Errorf("maker template: %w", err)
-		}
-		files, err = configs.FromTemplate(tmpl, data, s.chip.Model, site)
-		if err != nil {
-			return nil, "", err
-		}
-		source = "maker template " + tmpl
-	} else if files, err = configs.Render(s.chip.Model, *region.Plan, site); err != nil {
+	files, source, err := s.base(region, site)
+	if err != nil {
 		return nil, "", err
 	}
 	if s.cfg.GlobalConfOverlay != "" {
@@ -94,6 +73,35 @@ func (s *Supervisor) render(region regionUpdate) (configs.Files, string, error) 
 		source += " + GLOBAL_CONF_OVERLAY"
 	}
 	return files, source, nil
+}
+
+// base renders from a maker's template for the plan when the chip family's
+// SX130x_REGION_CONFIGS_DIR holds one, else from the embedded plan.
+func (s *Supervisor) base(region regionUpdate, site configs.Site) (configs.Files, string, error) {
+	dir := s.cfg.SX1301RegionConfigsDir
+	if s.chip.Model.CoreCell() {
+		dir = s.cfg.SX1302RegionConfigsDir
+	}
+	if dir != "" {
+		tmpl, err := configs.FindTemplate(dir, region.Plan.Name, regions.Normalize(region.Name))
+		if err != nil {
+			return nil, "", err
+		}
+		if tmpl != "" {
+			return s.fromTemplate(tmpl, site)
+		}
+	}
+	files, err := configs.Render(s.chip.Model, *region.Plan, site)
+	return files, "embedded plan " + region.Plan.Name, err
+}
+
+func (s *Supervisor) fromTemplate(tmpl string, site configs.Site) (configs.Files, string, error) {
+	data, err := os.ReadFile(tmpl)
+	if err != nil {
+		return nil, "", fmt.Errorf("maker template: %w", err)
+	}
+	files, err := configs.FromTemplate(tmpl, data, s.chip.Model, site)
+	return files, "maker template " + tmpl, err
 }
 
 // removeDebugConf removes ROOT_DIR/debug_conf.json: the SX1301 forwarder

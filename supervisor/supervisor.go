@@ -314,7 +314,7 @@ func (s *Supervisor) launch(ctx context.Context, region regionUpdate) (*process,
 	if err := checkExecutable(path); err != nil {
 		return nil, fmt.Errorf("%w: set %s to the forwarder build for this %s", err, variable, strings.ToUpper(string(s.chip.Model)))
 	}
-	if s.lines != nil && !s.lines.None() {
+	if !s.lines.None() {
 		if err := s.lines.Start(ctx, s.chip.Model.CoreCell()); err != nil {
 			return nil, fmt.Errorf("reset the concentrator: %w", err)
 		}
