@@ -24,10 +24,23 @@ var aliases = map[string]string{
 var unsetSpellings = map[string]bool{"False": true, "false": true, "None": true}
 
 // loadConfig fills a Config from the environment and validates it,
-// reporting every problem at once. The only environment changes it makes
-// are to drop values that mean "unset" and those that do not parse (each
-// reported), so the rest can still be read.
+// reporting every problem at once.
 func loadConfig() (supervisor.Config, error) {
+	c, errs := readEnv()
+	if err := c.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("%w: configuration:\n  %s", errUsage, strings.ReplaceAll(errors.Join(errs...).Error(), "\n", "\n  "))
+	}
+	return c, nil
+}
+
+// readEnv fills a Config from the environment without validating it; the
+// errors are the values that do not parse. The only environment changes it
+// makes are to drop values that mean "unset" and those that do not parse
+// (each reported), so the rest can still be read.
+func readEnv() (supervisor.Config, []error) {
 	var errs []error
 	for _, name := range envNames() {
 		if v, ok := os.LookupEnv(name); ok && unsetSpellings[strings.TrimSpace(v)] {
@@ -51,13 +64,7 @@ func loadConfig() (supervisor.Config, error) {
 		errs = append(errs, fmt.Errorf("%s=%q: want a %s", pe.KeyName, pe.Value, kind(pe.TypeName)))
 		os.Unsetenv(pe.KeyName)
 	}
-	if err := c.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return c, fmt.Errorf("%w: configuration:\n  %s", errUsage, strings.ReplaceAll(errors.Join(errs...).Error(), "\n", "\n  "))
-	}
-	return c, nil
+	return c, errs
 }
 
 func kind(typeName string) string {

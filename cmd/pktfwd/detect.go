@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -12,17 +13,17 @@ import (
 
 // detect resets the concentrator and probes its chip.
 func detect(ctx context.Context, args []string) error {
+	cfg, _ := readEnv() // the hardware settings are strings: they always parse
 	fs := flag.NewFlagSet("pktfwd detect", flag.ContinueOnError)
-	bus := fs.String("spi", os.Getenv("SPI_BUS"), "SPI bus, e.g. spidev0.0 (default: SPI_BUS or the variant's)")
-	variant := fs.String("variant", os.Getenv("VARIANT"), "hardware variant (default: VARIANT)")
+	fs.StringVar(&cfg.SPIBus, "spi", cfg.SPIBus, "SPI bus, e.g. spidev0.0 (default: SPI_BUS or the variant's)")
+	fs.StringVar(&cfg.Variant, "variant", cfg.Variant, "hardware variant (default: VARIANT)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	hw, errs := concentrator.Resolve(concentrator.Settings{Variant: *variant, SPIBus: *bus,
-		ResetPin: os.Getenv("RESET_PIN"), ResetGPIO: os.Getenv("RESET_GPIO"), PowerEnGPIO: os.Getenv("POWER_EN_GPIO"), SX1261ResetGPIO: os.Getenv("SX1261_RESET_GPIO")})
+	hw, errs := cfg.Hardware()
 	if len(errs) > 0 {
-		return fmt.Errorf("%w: %v", errUsage, errs)
+		return fmt.Errorf("%w: %v", errUsage, errors.Join(errs...))
 	}
 	lines, err := hw.RequestLines("/sys", func(how string) { fmt.Fprintln(os.Stderr, "GPIO:", how) })
 	if err != nil {
