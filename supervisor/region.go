@@ -226,12 +226,17 @@ func (w *regionWatcher) runSource(ctx context.Context, i int, src regionSource, 
 	}
 }
 
+// sourceState is what the watcher remembers of one source.
+type sourceState struct {
+	good    *sourceResult   // the last good value, kept through failures
+	problem string          // the current problem, "" when good
+	seen    map[string]bool // problems logged since the last good value
+}
+
 func (w *regionWatcher) aggregate(ctx context.Context, results <-chan sourceResult, triggers []chan struct{}) {
-	good := make([]*sourceResult, len(w.sources))
-	problems := make([]string, len(w.sources))
-	seen := make([]map[string]bool, len(w.sources))
-	for i := range seen {
-		seen[i] = map[string]bool{}
+	states := make([]sourceState, len(w.sources))
+	for i := range states {
+		states[i].seen = map[string]bool{}
 	}
 	var current regionUpdate
 	for {
@@ -244,19 +249,9 @@ func (w *regionWatcher) aggregate(ctx context.Context, results <-chan sourceResu
 			}
 			continue
 		case r := <-results:
-			w.note(r, good, problems, seen[r.index])
+			w.note(r, &states[r.index])
 		}
-		next := regionUpdate{}
-		for i, g := range good {
-			if g != nil {
-				plan := g.plan
-				next = regionUpdate{Name: g.name, Plan: &plan, Source: w.sources[i].Name()}
-				break
-			}
-		}
-		if next.Plan == nil {
-			next.Problem = strings.Join(nonEmpty(problems), "; ")
-		}
+		next := inForce(w.sources, states)
 		if sameRegion(next, current) {
 			continue
 		}
@@ -269,37 +264,52 @@ func (w *regionWatcher) aggregate(ctx context.Context, results <-chan sourceResu
 	}
 }
 
+// inForce is the good value of the first source that has one, or the
+// problems of all.
+func inForce(sources []regionSource, states []sourceState) regionUpdate {
+	var problems []string
+	for i, st := range states {
+		if st.good != nil {
+			plan := st.good.plan
+			return regionUpdate{Name: st.good.name, Plan: &plan, Source: sources[i].Name()}
+		}
+		if st.problem != "" {
+			problems = append(problems, st.problem)
+		}
+	}
+	return regionUpdate{Problem: strings.Join(problems, "; ")}
+}
+
 // maxSeen bounds the distinct problems remembered per source.
 const maxSeen = 64
 
 // note records a source's result and logs each distinct problem once until
 // the source gives a good value again.
-func (w *regionWatcher) note(r sourceResult, good []*sourceResult, problems []string, seen map[string]bool) {
-	src := w.sources[r.index].Name()
+func (w *regionWatcher) note(r sourceResult, st *sourceState) {
+	entry := w.log.WithField("region_source", w.sources[r.index].Name())
 	if r.err == nil {
-		if problems[r.index] != "" {
-			w.log.WithField("region_source", src).Info("region source answers again")
+		if st.problem != "" {
+			entry.Info("region source answers again")
 		}
-		good[r.index], problems[r.index] = &r, ""
-		clear(seen)
+		st.good, st.problem = &r, ""
+		clear(st.seen)
 		return
 	}
 	msg := r.err.Error()
-	problems[r.index] = msg
-	if seen[msg] {
-		w.log.WithField("region_source", src).Debug("still: ", msg)
+	st.problem = msg
+	if st.seen[msg] {
+		entry.Debug("still: ", msg)
 		return
 	}
-	if len(seen) >= maxSeen {
-		clear(seen)
+	if len(st.seen) >= maxSeen {
+		clear(st.seen)
 	}
-	seen[msg] = true
-	entry := w.log.WithField("region_source", src)
+	st.seen[msg] = true
 	switch {
 	case errors.Is(r.err, regions.ErrNotAsserted):
 		entry.Info("no region yet: ", msg)
-	case good[r.index] != nil:
-		entry.Warnf("%s; keeping %s", msg, good[r.index].plan.Name)
+	case st.good != nil:
+		entry.Warnf("%s; keeping %s", msg, st.good.plan.Name)
 	default:
 		entry.Warn(msg)
 	}
@@ -313,16 +323,6 @@ func sameRegion(a, b regionUpdate) bool {
 		return a.Problem == b.Problem
 	}
 	return a.Plan.Name == b.Plan.Name && a.Source == b.Source && a.Name == b.Name
-}
-
-func nonEmpty(ss []string) []string {
-	var out []string
-	for _, s := range ss {
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // watchFile watches the region file's directory, so atomic renames,
