@@ -38,6 +38,11 @@ func (e Exit) String() string {
 // process is one forwarder run: its own session and process group, its
 // output through a pseudo-terminal, one goroutine waiting for it and one
 // reading its output. It knows nothing of regions or chips.
+//
+// Exit detection never depends on the terminal: done is closed the moment
+// the forwarder is reaped, even while a descendant that left its process
+// group (a daemon, a helper started with setsid) keeps the terminal open.
+// The output is drained separately, for a bounded time (drained).
 type process struct {
 	cmd     *exec.Cmd
 	started time.Time
@@ -102,23 +107,47 @@ func checkExecutable(path string) error {
 
 func (p *process) pid() int { return p.cmd.Process.Pid }
 
-// wait reaps the forwarder, kills what is left of its process group (a reset
-// script, a grandchild), then gives the reader a moment to drain.
+// hasExited tells whether the forwarder has been reaped.
+func (p *process) hasExited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// drainTime bounds the wait for the output of a forwarder that has exited:
+// the lines it printed last are usually read within a millisecond, but a
+// descendant outside its process group may hold the terminal open for ever.
+const drainTime = 200 * time.Millisecond
+
+// wait reaps the forwarder, kills what is left of its process group (a
+// reset script, a grandchild) and closes done at once; the output reader
+// finishes on its own (see drained).
 func (p *process) wait(r *reaper) {
 	err := p.cmd.Wait()
 	r.release(p.pid())
 	p.exit = exitOf(p.cmd.ProcessState, err)
 	p.exit.Ran = p.exit.At.Sub(p.started)
 	syscall.Kill(-p.pid(), syscall.SIGKILL)
-	drain := time.NewTimer(200 * time.Millisecond)
-	defer drain.Stop()
+	close(p.done)
+}
+
+// drained waits, after done, until the output reader has read what the
+// forwarder printed, at most drainTime; then it closes the terminal, which
+// ends a read that a descendant outside the group would keep open, and
+// returns once the reader has stopped. The terminal is non-blocking (see
+// openPTY), so Close interrupts a pending read instead of waiting for it.
+func (p *process) drained() {
+	t := time.NewTimer(drainTime)
+	defer t.Stop()
 	select {
 	case <-p.output:
-	case <-drain.C:
-		p.out.Close() // a grandchild outside the group holds the terminal
-		<-p.output
+	case <-t.C:
 	}
-	close(p.done)
+	p.out.Close()
+	<-p.output
 }
 
 func exitOf(st *os.ProcessState, err error) Exit {
@@ -169,12 +198,18 @@ func (p *process) lastLines() []string {
 	return append([]string(nil), p.tail...)
 }
 
+// killWait bounds the wait for a forwarder to be reaped after SIGKILL. A
+// process in uninterruptible sleep (a wedged SPI driver) dies only when it
+// leaves the kernel; shutdown must not wait for that.
+const killWait = 500 * time.Millisecond
+
 // stop sends SIGTERM to the process group, then SIGKILL after grace, and
-// returns once the forwarder is reaped. It is safe to call after exit.
-func (p *process) stop(grace time.Duration) {
+// returns once the forwarder is reaped, or killWait after the SIGKILL
+// (reaped reports which). It is safe to call after exit.
+func (p *process) stop(grace time.Duration) (reaped bool) {
 	select {
 	case <-p.done:
-		return
+		return true
 	default:
 	}
 	syscall.Kill(-p.pid(), syscall.SIGTERM)
@@ -182,8 +217,15 @@ func (p *process) stop(grace time.Duration) {
 	defer t.Stop()
 	select {
 	case <-p.done:
+		return true
 	case <-t.C:
-		syscall.Kill(-p.pid(), syscall.SIGKILL)
-		<-p.done
+	}
+	syscall.Kill(-p.pid(), syscall.SIGKILL)
+	t.Reset(killWait)
+	select {
+	case <-p.done:
+		return true
+	case <-t.C:
+		return false
 	}
 }

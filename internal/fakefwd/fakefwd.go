@@ -13,6 +13,8 @@
 //	flood:N         print N bytes of log lines, then run
 //	nonewline:N     print N bytes without a newline, then run
 //	grandchild      start a child that sleeps, then exit 1
+//	setsid-child:D  start a child in a new session that keeps the terminal
+//	                open, run for D, then exit 1
 //
 // SIGUSR1 makes a running forwarder die by SIGSEGV.
 package fakefwd
@@ -66,13 +68,19 @@ func Main() int {
 		time.Sleep(25 * time.Millisecond)
 		fmt.Fprintln(out, "ERROR: [main] failed to start the concentrator")
 		return atoi(arg, 1)
-	case "grandchild":
+	case "grandchild", "setsid-child":
 		self, _ := os.Executable()
 		c := exec.Command(self)
 		c.Env = append(os.Environ(), "FAKEFWD_MODE=sleep")
+		c.Stdout, c.Stderr = os.Stdout, os.Stderr
+		if mode == "setsid-child" { // out of the forwarder's process group
+			c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		}
 		c.Start()
-		fmt.Fprintf(out, "INFO: started a grandchild, pid %d\n", c.Process.Pid)
-		return 1
+		fmt.Fprintf(out, "INFO: started a %s, pid %d\n", mode, c.Process.Pid)
+		if mode == "grandchild" {
+			return 1
+		}
 	case "flood":
 		line := strings.Repeat("x", 99) + "\n"
 		for n := atoi(arg, 1<<20); n > 0; n -= len(line) {
@@ -93,7 +101,7 @@ func Main() int {
 		return 3
 	}
 	var deadline <-chan time.Time
-	if mode == "crash-after" {
+	if mode == "crash-after" || mode == "setsid-child" {
 		d, _ := time.ParseDuration(arg)
 		deadline = time.After(d)
 	}
@@ -142,6 +150,9 @@ func flushIfTerminal(w *bufio.Writer) {
 
 func readMode() (mode, arg string) {
 	m := os.Getenv("FAKEFWD_MODE")
+	if m == "sleep" { // a child started by the grandchild modes
+		return m, ""
+	}
 	if b, err := os.ReadFile("fakefwd.mode"); err == nil {
 		m = strings.TrimSpace(string(b))
 	}
