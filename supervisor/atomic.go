@@ -11,8 +11,16 @@ import (
 
 // WriteFileAtomic writes data to path through a temporary file in the same
 // directory and a rename, so readers see the old or the new contents, never
-// an empty or torn file. The data is synced before the rename.
+// an empty or torn file. The data is synced before the rename and the
+// directory after it, so the new file survives a power cut once this
+// returns.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return writeAtomic(path, data, perm, true)
+}
+
+// writeAtomic is WriteFileAtomic; without durable it skips both syncs (the
+// rename is still atomic for readers).
+func writeAtomic(path string, data []byte, perm os.FileMode, durable bool) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -29,7 +37,7 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	}
 	tmp := f.Name()
 	_, werr := f.Write(data)
-	if werr == nil {
+	if werr == nil && durable {
 		werr = f.Sync()
 	}
 	if cerr := f.Close(); werr == nil {
@@ -44,6 +52,22 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if werr != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, werr)
+	}
+	if durable {
+		return syncDir(dir)
+	}
+	return nil
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	return nil
 }

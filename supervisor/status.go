@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -44,11 +45,15 @@ type Status struct {
 	UpdatedAt    time.Time  `json:"updated_at"`
 }
 
-// statusFiles writes diagnostics and status.json atomically. diagnostics is
-// written only when it changes.
+// statusFiles writes diagnostics and status.json atomically. diagnostics
+// is written when it changes, and rewritten when a refresh finds it
+// deleted or altered. status.json is synced to disk only when its content
+// changed: a refresh that only moves updated_at spares SD cards the wear.
+// The Supervisor serialises every call (its mu).
 type statusFiles struct {
 	diagPath, statusPath string
 	diag                 *bool
+	lastBody             []byte // status.json as last written, updated_at zeroed
 	onStatus             func(Status)
 }
 
@@ -57,29 +62,53 @@ func (f *statusFiles) setDiagnostics(ok bool) error {
 	if f.diag != nil && *f.diag == ok {
 		return nil
 	}
-	if err := writeCreatingDir(f.diagPath, []byte(fmt.Sprint(ok))); err != nil {
+	if err := writeCreatingDir(f.diagPath, []byte(fmt.Sprint(ok)), true); err != nil {
 		return err
 	}
 	f.diag = &ok
 	return nil
 }
 
+// healDiagnostics rewrites the diagnostics file when it no longer holds
+// what was last written (deleted, replaced, emptied by another program).
+func (f *statusFiles) healDiagnostics() (healed bool, err error) {
+	if f.diag == nil {
+		return false, nil
+	}
+	want := fmt.Sprint(*f.diag)
+	if b, err := os.ReadFile(f.diagPath); err == nil && string(b) == want {
+		return false, nil
+	}
+	return true, writeCreatingDir(f.diagPath, []byte(want), true)
+}
+
 func (f *statusFiles) write(s Status) error {
+	s.UpdatedAt = time.Time{}
+	body, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	changed := !bytes.Equal(body, f.lastBody)
 	s.UpdatedAt = time.Now().UTC()
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
 	}
-	err = writeCreatingDir(f.statusPath, append(b, '\n'))
+	err = writeCreatingDir(f.statusPath, append(b, '\n'), changed)
+	if err == nil {
+		f.lastBody = body
+	}
 	if f.onStatus != nil {
 		f.onStatus(s)
 	}
 	return err
 }
 
-func writeCreatingDir(path string, data []byte) error {
+// writeCreatingDir writes path atomically, creating its directory if it
+// went missing; durable syncs the file and the directory.
+func writeCreatingDir(path string, data []byte, durable bool) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("create the directory of %s: %w", path, err)
 	}
-	return WriteFileAtomic(path, data, 0o644)
+	return writeAtomic(path, data, 0o644, durable)
 }
