@@ -27,3 +27,11 @@ func (b *backoff) next() time.Duration {
 }
 
 func (b *backoff) reset() { b.cur = 0 }
+
+// step is the current step, or the first one after a reset.
+func (b *backoff) step() time.Duration {
+	if b.cur == 0 {
+		return b.first
+	}
+	return b.cur
+}

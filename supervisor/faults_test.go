@@ -163,12 +163,15 @@ func TestFault_DiagnosticsFolderReadOnly(t *testing.T) {
 	}
 }
 
+// Make before break: a region change whose config cannot be written (disk
+// full) leaves the running forwarder on the old plan, says so, and is
+// retried until it goes through.
 func TestFault_DiskFullKeepsLastGoodConfig(t *testing.T) {
 	h := newHarness(t)
 	mountTmpfs(t, h.cfg.RootDir, "size=64k")
 	h.writeRegion("EU868")
 	h.start()
-	_, next := h.wait("running", 0, h.running("EU868_A"))
+	running, next := h.wait("running", 0, h.running("EU868_A"))
 	good := h.globalConf()
 	filler := filepath.Join(h.cfg.RootDir, "filler")
 	f, _ := os.Create(filler)
@@ -176,14 +179,45 @@ func TestFault_DiskFullKeepsLastGoodConfig(t *testing.T) {
 	f.Close()
 	h.writeRegion("US915")
 	e, next := h.wait("the write error", next, func(e event) bool { return strings.Contains(e.LastError, "disk full") })
-	if h.globalConf() != good || e.diag != "false" {
-		t.Errorf("global_conf.json changed (%v) or diag %q", h.globalConf() != good, e.diag)
+	if h.globalConf() != good {
+		t.Error("global_conf.json changed")
+	}
+	if e.diag != "true" || e.State != supervisor.StateRunning || e.PID != running.PID || !alive(running.PID) || e.Region != "EU868_A" {
+		t.Errorf("the old forwarder should keep running on EU868_A: %+v diag %q alive %v", e.Status, e.diag, alive(running.PID))
+	}
+	if !strings.Contains(e.LastError, "still running EU868_A") || !strings.Contains(e.LastError, "US915_SB2") {
+		t.Errorf("last error %q does not say what runs and what failed", e.LastError)
 	}
 	if tmp, _ := filepath.Glob(filepath.Join(h.cfg.RootDir, ".*tmp*")); len(tmp) > 0 {
 		t.Errorf("temporary files left: %v", tmp)
 	}
 	os.Remove(filler)
-	h.wait("US915 once there is room", next, h.running("US915_SB2"))
+	e, _ = h.wait("US915 once there is room", next, h.running("US915_SB2"))
+	if alive(running.PID) || e.PID == running.PID {
+		t.Errorf("the EU868 forwarder %d was not replaced", running.PID)
+	}
+	if n := h.logCount("cannot switch to US915_SB2"); n != 1 {
+		t.Errorf("the failed switch was logged %d times, want once:\n%s", n, h.logText())
+	}
+}
+
+// A region change that writes its config but then cannot start a forwarder
+// leaves diagnostics false and no stale pid.
+func TestFault_RestartAfterChangeFails(t *testing.T) {
+	h := newHarness(t)
+	h.writeRegion("EU868")
+	h.start()
+	running, next := h.wait("running", 0, h.running("EU868_A"))
+	os.Remove(h.cfg.SX1302Forwarder)
+	h.writeRegion("US915")
+	e, _ := h.wait("the failed start", next, func(e event) bool { return strings.Contains(e.LastError, "does not exist") })
+	if e.diag != "false" || e.PID != 0 || alive(running.PID) {
+		t.Errorf("after a failed start: diag %q pid %d, old forwarder alive %v", e.diag, e.PID, alive(running.PID))
+	}
+	st := statusOnDisk(t, h)
+	if _, ok := st["pid"]; ok {
+		t.Errorf("status.json shows a pid after a failed start: %v", st)
+	}
 }
 
 // SIGTERM (a cancelled context) in every state ends Run promptly with the

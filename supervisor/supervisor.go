@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -57,14 +58,16 @@ type Supervisor struct {
 	files  statusFiles
 	reload chan struct{}
 
-	mu     sync.Mutex // guards status, for Status()
-	status Status
+	mu          sync.Mutex // guards status, files and filesLogged: the loop and heal write them
+	status      Status
+	filesLogged map[string]string // status-file problems logged, by file
 
-	lines  *concentrator.Lines
-	reaper *reaper // non-nil when pktfwd is PID 1
-	chip   concentrator.Chip
-	eui    string
-	logged map[string]string // key → last message logged, to log each problem once
+	lines     *concentrator.Lines
+	reaper    *reaper // non-nil when pktfwd is PID 1
+	chip      concentrator.Chip
+	eui       string
+	logged    map[string]string // key → last message logged, to log each problem once (loop only)
+	lastStart time.Time         // of the last forwarder
 }
 
 // New checks cfg and prepares a supervisor; nothing is opened yet.
@@ -91,7 +94,7 @@ func New(cfg Config, opt Options) (*Supervisor, error) {
 		files:  statusFiles{diagPath: cfg.DiagnosticsFilePath, statusPath: cfg.StatusFilePath, onStatus: opt.OnStatus},
 		reload: make(chan struct{}, 1),
 		lines:  opt.Lines,
-		logged: map[string]string{},
+		logged: map[string]string{}, filesLogged: map[string]string{},
 	}
 	s.status = Status{Version: opt.Version, Bus: hw.Where()}
 	if os.Getpid() == 1 && !opt.NoReap {
@@ -122,14 +125,16 @@ func (s *Supervisor) Status() Status {
 // concentrator in reset and writes diagnostics false. It returns nil after
 // a clean shutdown.
 func (s *Supervisor) Run(ctx context.Context) error {
-	s.update(func(st *Status) { st.State = StateStarting })
 	s.setDiagnostics(false)
+	s.update(func(st *Status) { st.State = StateStarting })
 	defer s.shutdown()
-	if !sleepCtx(ctx, Seconds(s.cfg.AwaitSystemSleepSeconds)) {
-		return nil
-	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.heal(ctx)
+	}()
 	if s.reaper != nil {
 		s.log.Info("running as PID 1: reaping orphaned processes")
 		wg.Add(1)
@@ -137,6 +142,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			defer wg.Done()
 			s.reaper.run(ctx)
 		}()
+	}
+	if !sleepCtx(ctx, Seconds(s.cfg.AwaitSystemSleepSeconds)) {
+		return nil
 	}
 	if !s.prepareHardware(ctx) {
 		return nil
@@ -151,7 +159,37 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	return nil
 }
 
+// heal refreshes status.json every LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS,
+// in every state, and rewrites the diagnostics file when another program
+// deleted or changed it, until ctx ends.
+func (s *Supervisor) heal(ctx context.Context) {
+	t := time.NewTicker(Seconds(s.cfg.LoraPktFwdAfterSuccessSleepSeconds))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.refresh()
+		}
+	}
+}
+
+func (s *Supervisor) refresh() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	healed, err := s.files.healDiagnostics()
+	if err != nil {
+		s.filesProblem("diagnostics", fmt.Errorf("cannot write the diagnostics file (check DIAGNOSTICS_FILEPATH): %w", err))
+	} else if healed {
+		s.log.Warnf("%s had been deleted or changed by another program: rewritten", s.cfg.DiagnosticsFilePath)
+	}
+	s.writeStatus()
+}
+
+// shutdown writes diagnostics false first, then holds the chip in reset.
 func (s *Supervisor) shutdown() {
+	s.setDiagnostics(false)
 	s.update(func(st *Status) { st.State = StateStopping; st.PID = 0 })
 	if s.lines != nil {
 		if err := s.lines.Stop(); err != nil {
@@ -161,7 +199,6 @@ func (s *Supervisor) shutdown() {
 			s.lines.Close()
 		}
 	}
-	s.setDiagnostics(false)
 	s.update(func(st *Status) { st.State = StateStopped })
 	s.log.Info("stopped")
 }
@@ -198,6 +235,13 @@ func (s *Supervisor) loop(ctx context.Context, w *regionWatcher) {
 				return
 			}
 		}
+		// A SIGHUP that came before this start (during the first wait, or
+		// a back-off) is answered by it: re-read the sources, start once.
+		select {
+		case <-s.reload:
+			poke(w.reload)
+		default:
+		}
 		proc, err := s.launch(ctx, region)
 		var out outcome
 		if err == nil {
@@ -232,7 +276,7 @@ func (s *Supervisor) loop(ctx context.Context, w *regionWatcher) {
 			}
 		}
 		var ok bool
-		if region, ok = s.backoffWait(ctx, bo.next(), region, w); !ok {
+		if region, ok = s.backoffWait(ctx, bo.next(), region, w, bo); !ok {
 			return
 		}
 	}
@@ -253,13 +297,23 @@ func (s *Supervisor) awaitRegion(ctx context.Context, updates <-chan regionUpdat
 	}
 }
 
-// backoffWait waits d before the next start; a new region or SIGHUP cuts it
-// short. It returns the region to start on.
-func (s *Supervisor) backoffWait(ctx context.Context, d time.Duration, region regionUpdate, w *regionWatcher) (regionUpdate, bool) {
+// backoffWait waits d before the next start. A new region or SIGHUP cuts
+// it short, but never to less than one back-off step after the last start
+// (see untilNextStart), so that flapping regions and SIGHUP floods coalesce. It
+// returns the region to start on.
+func (s *Supervisor) backoffWait(ctx context.Context, d time.Duration, region regionUpdate, w *regionWatcher, bo *backoff) (regionUpdate, bool) {
 	s.update(func(st *Status) { st.State = StateBackoff; st.BackoffSecs = d.Seconds(); st.PID = 0 })
 	s.log.WithField("backoff", d.String()).Infof("restarting the forwarder in %s", d)
+	deadline := time.Now().Add(d)
 	t := time.NewTimer(d)
 	defer t.Stop()
+	cut := func() { // to the end of the start gap, if that is sooner
+		if gapEnd := time.Now().Add(s.untilNextStart(bo)); gapEnd.Before(deadline) {
+			deadline = gapEnd
+			t.Stop()
+			t.Reset(time.Until(deadline))
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -268,17 +322,29 @@ func (s *Supervisor) backoffWait(ctx context.Context, d time.Duration, region re
 			return region, true
 		case <-s.reload:
 			poke(w.reload)
-			return region, true
+			cut()
 		case u := <-w.updates:
-			if u.Plan != nil && u.Plan.Name != region.Plan.Name {
+			if u.Plan == nil {
+				continue
+			}
+			if u.Plan.Name != region.Plan.Name {
 				s.logRegionChange(region, u)
-				return u, true
+				cut()
 			}
-			if u.Plan != nil {
-				region = u
-			}
+			region = u
 		}
 	}
+}
+
+// untilNextStart is what remains of the start gap, the least time between
+// two starts of the forwarder: the current back-off step, at least the
+// first one. A region change or a SIGHUP inside it waits for its end;
+// later ones replace it.
+func (s *Supervisor) untilNextStart(bo *backoff) time.Duration {
+	if s.lastStart.IsZero() {
+		return 0
+	}
+	return time.Until(s.lastStart.Add(bo.step()))
 }
 
 func (s *Supervisor) logRegionChange(from, to regionUpdate) {
@@ -304,8 +370,9 @@ type outcome struct {
 // launch renders and writes the config, resets the concentrator and starts
 // the forwarder.
 func (s *Supervisor) launch(ctx context.Context, region regionUpdate) (*process, error) {
+	s.setDiagnostics(false)
 	s.update(func(st *Status) {
-		st.State, st.Region, st.RegionSource, st.BackoffSecs = StateStartingFwd, region.Plan.Name, region.Source, 0
+		st.State, st.Region, st.RegionSource, st.BackoffSecs, st.PID = StateStartingFwd, region.Plan.Name, region.Source, 0, 0
 	})
 	if err := s.writeConfig(region); err != nil {
 		return nil, err
@@ -319,78 +386,143 @@ func (s *Supervisor) launch(ctx context.Context, region regionUpdate) (*process,
 			return nil, fmt.Errorf("reset the concentrator: %w", err)
 		}
 	}
-	env := append(append(os.Environ(), "PKTFWD_SUPERVISED=1"), s.opt.Env...)
+	env := forwarderEnv(os.Environ(), s.opt.Env)
 	fwdLog := s.log.WithField("source", "lora_pkt_fwd")
 	proc, err := startProcess(path, s.cfg.RootDir, env, func(line string) { fwdLog.Info(line) }, s.reaper)
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now().UTC()
+	s.lastStart = now
 	s.update(func(st *Status) { st.PID, st.StartedAt, st.Forwarder = proc.pid(), &now, path })
 	s.log.WithFields(logrus.Fields{"pid": proc.pid(), "region": region.Plan.Name}).Infof("started %s", path)
 	return proc, nil
 }
 
+// secretVariables never reach the forwarder's environment.
+var secretVariables = []string{"SENTRY_KEY", "SENTRY_PKTFWD", "SENTRY_DSN"}
+
+// forwarderEnv is the supervisor's environment without the Sentry DSN,
+// plus PKTFWD_SUPERVISED=1 (reset_lgw.sh then leaves the GPIO lines to the
+// supervisor) and extra.
+func forwarderEnv(base, extra []string) []string {
+	env := make([]string, 0, len(base)+1+len(extra))
+	for _, kv := range base {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(secretVariables, name) && name != "PKTFWD_SUPERVISED" {
+			env = append(env, kv)
+		}
+	}
+	return append(append(env, "PKTFWD_SUPERVISED=1"), extra...)
+}
+
 // supervise watches a running forwarder until it exits, the region changes,
-// SIGHUP arrives or ctx ends.
+// SIGHUP arrives or ctx ends. A new region is written to disk before the
+// running forwarder is stopped: when that fails, the forwarder keeps
+// running on the old plan and the change is retried.
 func (s *Supervisor) supervise(ctx context.Context, proc *process, region regionUpdate, w *regionWatcher, bo *backoff) outcome {
 	healthy := time.NewTimer(Seconds(s.cfg.LoraPktFwdBeforeCheckSleepSeconds))
 	defer healthy.Stop()
-	refresh := time.NewTicker(Seconds(s.cfg.LoraPktFwdAfterSuccessSleepSeconds))
-	defer refresh.Stop()
 	stable := time.NewTimer(s.opt.StableAfter)
 	defer stable.Stop()
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	writeBo := newBackoff(Seconds(s.cfg.LoraPktFwdAfterFailureSleepSeconds), s.opt.MaxBackoff)
+	var pending *regionUpdate // a region to switch to, not yet applied
+	reload := false
 	started := false
 	for {
+		try := false
 		select {
 		case <-ctx.Done():
 			s.stopForwarder(proc, "shutting down")
 			return outcome{kind: stopped}
 		case <-proc.done:
-			s.setDiagnostics(false)
 			s.exited(proc, region)
 			return outcome{kind: exited, ranQuickly: !started}
 		case <-healthy.C:
+			if proc.hasExited() {
+				continue // the exit is handled next
+			}
 			started = true
 			s.setDiagnostics(true)
 			s.update(func(st *Status) { st.State, st.LastError = StateRunning, "" })
 			s.log.WithFields(logrus.Fields{"pid": proc.pid(), "region": region.Plan.Name, "chip": s.chip.Model}).Info("forwarder is running")
-		case <-refresh.C:
-			s.update(func(*Status) {})
 		case <-stable.C:
 			bo.reset()
 		case <-s.reload:
 			s.log.Info("SIGHUP: re-reading the region and restarting the forwarder")
-			s.stopForwarder(proc, "reload")
-			return outcome{kind: reloaded}
+			reload, try = true, true
 		case u := <-w.updates:
-			if u.Plan == nil || u.Plan.Name == region.Plan.Name {
-				if u.Plan != nil {
-					region = u
-					s.update(func(st *Status) { st.RegionSource = u.Source })
-				}
+			switch {
+			case u.Plan == nil:
+			case u.Plan.Name == region.Plan.Name:
+				region, pending = u, nil
+				s.update(func(st *Status) { st.RegionSource = u.Source })
+			default:
+				s.logRegionChange(region, u)
+				pending, try = &u, true
+				writeBo.reset()
+			}
+		case <-retry.C:
+			try = true
+		}
+		if !try || pending == nil && !reload {
+			continue
+		}
+		if wait := s.untilNextStart(bo); wait > 0 {
+			retry.Reset(wait) // coalesce: one start per back-off step
+			continue
+		}
+		if pending != nil {
+			if err := s.writeConfig(*pending); err != nil {
+				s.problem("region change", fmt.Errorf("still running %s: cannot switch to %s: %w", region.Plan.Name, pending.Plan.Name, err), nil)
+				retry.Reset(writeBo.next())
 				continue
 			}
-			s.logRegionChange(region, u)
+			delete(s.logged, "region change")
 			s.stopForwarder(proc, "region change")
 			bo.reset()
-			return outcome{kind: changed, region: u}
+			return outcome{kind: changed, region: *pending}
 		}
+		s.stopForwarder(proc, "reload")
+		return outcome{kind: reloaded}
 	}
 }
 
+// stopForwarder writes diagnostics false, then stops the forwarder: SIGTERM
+// to its process group, SIGKILL after StopGrace. A forwarder that SIGKILL
+// does not end (stuck in the kernel) is logged and left behind, so that
+// shutdown stays bounded.
 func (s *Supervisor) stopForwarder(proc *process, why string) {
+	s.setDiagnostics(false)
 	s.update(func(st *Status) { st.State = StateStopping })
 	s.log.WithField("pid", proc.pid()).Infof("stopping the forwarder (%s)", why)
-	proc.stop(s.opt.StopGrace)
-	s.setDiagnostics(false)
+	if !proc.stop(s.opt.StopGrace) {
+		s.log.WithField("pid", proc.pid()).Errorf("forwarder pid %d did not end after SIGKILL (stuck in the kernel, e.g. a wedged SPI driver?); going on without it", proc.pid())
+		s.update(func(st *Status) {
+			st.PID = 0
+			st.LastError = fmt.Sprintf("forwarder pid %d did not end after SIGKILL", proc.pid())
+		})
+		return
+	}
+	proc.drained()
 	exit := proc.exit
 	s.update(func(st *Status) { st.PID, st.LastExit = 0, &exit })
 }
 
-// exited records an unexpected exit: logged once, with the last lines.
+// exited records an unexpected exit: diagnostics false and the status
+// first, then, once its output is drained, one log entry with its last
+// lines and a report.
 func (s *Supervisor) exited(proc *process, region regionUpdate) {
+	s.setDiagnostics(false)
 	exit := proc.exit
+	s.update(func(st *Status) {
+		st.State, st.PID, st.LastExit, st.Restarts = StateBackoff, 0, &exit, st.Restarts+1
+		st.LastError = "forwarder " + exit.String()
+	})
+	proc.drained()
 	lines := proc.lastLines()
 	fields := logrus.Fields{"pid": proc.pid(), "region": region.Plan.Name, "chip": s.chip.Model, "exit_code": exit.Code}
 	if exit.Signal != "" {
@@ -398,10 +530,6 @@ func (s *Supervisor) exited(proc *process, region regionUpdate) {
 	}
 	s.log.WithFields(fields).Errorf("forwarder %s after %s; its last lines:\n  %s",
 		exit, exit.Ran.Round(time.Millisecond), strings.Join(lines, "\n  "))
-	s.update(func(st *Status) {
-		st.State, st.PID, st.LastExit, st.Restarts = StateBackoff, 0, &exit, st.Restarts+1
-		st.LastError = "forwarder " + exit.String()
-	})
 	if s.opt.Reporter != nil {
 		s.opt.Reporter.Report(fmt.Errorf("lora_pkt_fwd %s", exit), s.tags(), lines)
 	}
@@ -438,19 +566,39 @@ func (s *Supervisor) forwarderPath() (path, variable string) {
 	return filepath.Join(s.cfg.SX1301Dir, "lora_pkt_fwd"), "SX1301_LORA_PKT_FWD_DIR"
 }
 
+// update changes the status and writes status.json (synced when its
+// content changed).
 func (s *Supervisor) update(f func(*Status)) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	f(&s.status)
-	st := s.status
-	s.mu.Unlock()
-	if err := s.files.write(st); err != nil {
-		s.once("status", fmt.Sprintf("cannot write the status file (check STATUS_FILEPATH): %v", err))
+	s.writeStatus()
+}
+
+// writeStatus writes the status; s.mu is held.
+func (s *Supervisor) writeStatus() {
+	if err := s.files.write(s.status); err != nil {
+		s.filesProblem("status", fmt.Errorf("cannot write the status file (check STATUS_FILEPATH): %w", err))
+	} else {
+		delete(s.filesLogged, "status")
 	}
 }
 
 func (s *Supervisor) setDiagnostics(ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := s.files.setDiagnostics(ok); err != nil {
-		s.once("diagnostics", fmt.Sprintf("cannot write the diagnostics file (check DIAGNOSTICS_FILEPATH): %v", err))
+		s.filesProblem("diagnostics", fmt.Errorf("cannot write the diagnostics file (check DIAGNOSTICS_FILEPATH): %w", err))
+	} else {
+		delete(s.filesLogged, "diagnostics")
+	}
+}
+
+// filesProblem logs a status-file error once while it lasts; s.mu is held.
+func (s *Supervisor) filesProblem(key string, err error) {
+	if msg := err.Error(); s.filesLogged[key] != msg {
+		s.filesLogged[key] = msg
+		s.log.Warn(msg)
 	}
 }
 

@@ -71,6 +71,7 @@ func TestRun_KilledForwarderKeepsItsLog(t *testing.T) {
 	if e.LastExit.Signal != "killed" || e.diag != "false" {
 		t.Errorf("exit %+v diag %q", e.LastExit, e.diag)
 	}
+	h.waitLog(logrus.ErrorLevel, "last lines:", 1) // logged once the output is drained
 	if n := h.logCount("last lines:\n  *** Packet Forwarder"); n != 1 {
 		t.Errorf("exit logged %d times with the last lines:\n%s", n, h.logText())
 	}
