@@ -552,6 +552,9 @@ func kind(v any) string {
 // the overlay by name: an overlay that would break the config is refused
 // as a whole, so the caller keeps the last good config.
 func ApplyOverlay(m concentrator.Model, f Files, name string, patch []byte) (Files, error) {
+	if p, err := decode(name, patch); err == nil && p == nil {
+		return nil, fmt.Errorf("%s is null: want a JSON object, a merge patch of global_conf.json such as {\"SX130x_conf\":{\"antenna_gain\":3}}", name)
+	}
 	out, err := f.Overlay(name, patch)
 	if err != nil {
 		return nil, err
