@@ -165,6 +165,7 @@ func (c edgeCase) apply(t *testing.T, base []byte, sec string) []byte {
 // build on the same edge inputs and wants the same verdict, except where
 // a case lists a deliberate difference for that build.
 func TestValidate_AgreesWithRealForwarders(t *testing.T) {
+	t.Parallel()
 	dir := realfwd.Dir(t)
 	p, _ := regions.Parse("EU868")
 	var jobs []realJob

@@ -198,6 +198,7 @@ func makerJobs(t *testing.T) []realJob {
 // each on every real build that would run it: each must get as far as
 // starting the (missing) concentrator, with no other ERROR line.
 func TestRealForwarders_AcceptEveryConfig(t *testing.T) {
+	t.Parallel()
 	dir := realfwd.Dir(t)
 	jobs := append(renderJobs(t), makerJobs(t)...)
 	for _, j := range jobs {
