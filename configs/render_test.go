@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -331,25 +332,84 @@ func FuzzMergePatch(f *testing.F) {
 	})
 }
 
-// FuzzOverlay: any GLOBAL_CONF_OVERLAY gives valid JSON or an error naming it.
+// FuzzOverlay: an overlay is either refused with an error naming
+// GLOBAL_CONF_OVERLAY, or accepted with a config that validates and holds
+// exactly the merge: every value the patch sets, none it deletes, and every
+// key it does not touch unchanged.
 func FuzzOverlay(f *testing.F) {
 	f.Add(`{"SX130x_conf":{"antenna_gain":3}}`)
+	f.Add(`{"SX130x_conf":{"radio_0":{"rssi_offset":-210.5,"tx_gain_lut":[{"rf_power":27,"pa_gain":1,"pwr_idx":22}]}}}`)
+	f.Add(`{"SX130x_conf":{"chan_multiSF_0":{"if":737500}}}`)
+	f.Add(`{"SX130x_conf":{"chan_multiSF_0":{"if":737501}}}`)
+	f.Add(`{"gateway_conf":{"stat_interval":10,"gateway_ID":"0016C001FF10A235"}}`)
 	f.Add(`{"gateway_conf":null}`)
 	f.Add(`{,}`)
 	f.Add(`[1,2]`)
 	p, _ := regions.Parse("EU868")
 	fs, _ := configs.Render(concentrator.SX1302, p, site)
 	f.Fuzz(func(t *testing.T, patch string) {
-		out, err := fs.Overlay("GLOBAL_CONF_OVERLAY", []byte(patch))
+		out, err := configs.ApplyOverlay(concentrator.SX1302, fs, "GLOBAL_CONF_OVERLAY", []byte(patch))
 		if err != nil {
 			if !strings.Contains(err.Error(), "GLOBAL_CONF_OVERLAY") {
 				t.Fatalf("error does not name the overlay: %v", err)
 			}
 			return
 		}
-		var v any
-		if json.Unmarshal(out["global_conf.json"], &v) != nil {
-			t.Fatalf("invalid JSON after patch %q", patch)
+		if err := configs.Validate(concentrator.SX1302, out); err != nil {
+			t.Fatalf("accepted overlay %q gives an invalid config: %v", patch, err)
 		}
+		var pv any
+		if decodeNumbers([]byte(patch), &pv) != nil {
+			return // comments: parsed by configs, not by encoding/json
+		}
+		var orig, got any
+		if err := decodeNumbers(fs["global_conf.json"], &orig); err != nil {
+			t.Fatal(err)
+		}
+		if err := decodeNumbers(out["global_conf.json"], &got); err != nil {
+			t.Fatalf("accepted overlay %q gives invalid JSON: %v", patch, err)
+		}
+		checkMerged(t, "", orig, pv, got)
 	})
+}
+
+func decodeNumbers(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	return d.Decode(v)
+}
+
+// checkMerged checks got = merge(orig, patch) per RFC 7386.
+func checkMerged(t *testing.T, path string, orig, patch, got any) {
+	t.Helper()
+	pm, ok := patch.(map[string]any)
+	if !ok {
+		if !reflect.DeepEqual(patch, got) {
+			t.Fatalf("%s: got %v, the patch sets %v", path, got, patch)
+		}
+		return
+	}
+	gm, ok := got.(map[string]any)
+	if !ok {
+		t.Fatalf("%s: got %v, want an object", path, got)
+	}
+	om, _ := orig.(map[string]any)
+	for k, ov := range om {
+		if _, touched := pm[k]; !touched && !reflect.DeepEqual(gm[k], ov) {
+			t.Fatalf("%s.%s: untouched key changed from %v to %v", path, k, ov, gm[k])
+		}
+	}
+	for k, pv := range pm {
+		gv, present := gm[k]
+		if pv == nil {
+			if present {
+				t.Fatalf("%s.%s: deleted by the patch but still %v", path, k, gv)
+			}
+			continue
+		}
+		if !present {
+			t.Fatalf("%s.%s: set by the patch but missing", path, k)
+		}
+		checkMerged(t, path+"."+k, om[k], pv, gv)
+	}
 }

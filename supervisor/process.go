@@ -25,6 +25,7 @@ type Exit struct {
 	Code   int           `json:"code"`             // -1 when killed by a signal
 	Signal string        `json:"signal,omitempty"` // e.g. "killed", "segmentation fault"
 	At     time.Time     `json:"at"`
+	Cause  string        `json:"cause,omitempty"` // the known start failure its output shows (classify)
 	Ran    time.Duration `json:"-"`
 }
 

@@ -66,9 +66,12 @@ func (s *Supervisor) render(region regionUpdate) (configs.Files, string, error) 
 	if err != nil {
 		return nil, "", err
 	}
+	if err := configs.Validate(s.chip.Model, files); err != nil {
+		return nil, "", fmt.Errorf("the config from %s is invalid, so the last good one stays: %w", source, err)
+	}
 	if s.cfg.GlobalConfOverlay != "" {
-		if files, err = files.Overlay("GLOBAL_CONF_OVERLAY", []byte(s.cfg.GlobalConfOverlay)); err != nil {
-			return nil, "", err
+		if files, err = configs.ApplyOverlay(s.chip.Model, files, "GLOBAL_CONF_OVERLAY", []byte(s.cfg.GlobalConfOverlay)); err != nil {
+			return nil, "", fmt.Errorf("%w; the last good config stays", err)
 		}
 		source += " + GLOBAL_CONF_OVERLAY"
 	}

@@ -524,14 +524,25 @@ func (s *Supervisor) exited(proc *process, region regionUpdate) {
 	})
 	proc.drained()
 	lines := proc.lastLines()
+	exit.Cause = classify(lines)
+	what := exit.String()
+	if exit.Cause != "" {
+		what += ": " + exit.Cause
+	}
 	fields := logrus.Fields{"pid": proc.pid(), "region": region.Plan.Name, "chip": s.chip.Model, "exit_code": exit.Code}
 	if exit.Signal != "" {
 		fields["signal"] = exit.Signal
 	}
 	s.log.WithFields(fields).Errorf("forwarder %s after %s; its last lines:\n  %s",
-		exit, exit.Ran.Round(time.Millisecond), strings.Join(lines, "\n  "))
+		what, exit.Ran.Round(time.Millisecond), strings.Join(lines, "\n  "))
+	if exit.Cause != "" {
+		s.update(func(st *Status) {
+			st.LastExit = &exit
+			st.LastError = "forwarder " + what
+		})
+	}
 	if s.opt.Reporter != nil {
-		s.opt.Reporter.Report(fmt.Errorf("lora_pkt_fwd %s", exit), s.tags(), lines)
+		s.opt.Reporter.Report(fmt.Errorf("lora_pkt_fwd %s", what), s.tags(), lines)
 	}
 }
 

@@ -52,7 +52,7 @@ func render(args []string) error {
 	}
 	files, err := configs.Render(m, plan, site)
 	if err == nil && *overlay != "" {
-		files, err = files.Overlay("--overlay", []byte(*overlay))
+		files, err = configs.ApplyOverlay(m, files, "--overlay", []byte(*overlay))
 	}
 	if err != nil {
 		return err
