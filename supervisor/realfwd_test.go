@@ -143,7 +143,7 @@ func TestRealForwarder_BrokenConfig(t *testing.T) {
 	h := realHarness(t, realfwd.Builds[1], `printf '{"SX130x_conf": {' > global_conf.json`)
 	h.writeRegion("EU868")
 	h.start()
-	e, _ := h.wait("the exit", 0, func(e event) bool { return e.LastExit != nil })
+	e, _ := h.wait("the exit's cause", 0, func(e event) bool { return e.LastExit != nil && e.LastExit.Cause != "" })
 	if !strings.HasPrefix(e.LastExit.Cause, "global_conf.json is not valid JSON") || !strings.Contains(e.LastError, "global_conf.json is not valid JSON") {
 		t.Errorf("last exit %+v, last error %q", e.LastExit, e.LastError)
 	}

@@ -90,6 +90,7 @@ func TestRun_ExitModes(t *testing.T) {
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			h := newHarness(t)
+			h.cfg.LoraPktFwdBeforeCheckSleepSeconds = 2 // a loaded machine may take 200 ms to die by a signal
 			h.setMode(tc.mode)
 			h.writeRegion("EU868")
 			h.start()
