@@ -51,7 +51,7 @@ func read(path string, limit int64, between func()) ([]byte, error) {
 		return nil, err
 	}
 	if st.Size > limit {
-		return nil, fmt.Errorf("%s holds %d bytes, over the limit of %d: %w", path, st.Size, limit, ErrTooLarge)
+		return nil, fmt.Errorf("%s holds over %d bytes (%d): %w", path, limit, st.Size, ErrTooLarge)
 	}
 	if between != nil {
 		between()
