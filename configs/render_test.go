@@ -242,6 +242,9 @@ func TestTemplate_InjectsSiteAndAcceptsComments(t *testing.T) {
     "gateway_conf": {"gateway_ID": "0000000000000000", "server_address": "localhost", "stat_interval": 60}
 }`
 	path := filepath.Join(dir, configs.TemplateFile("EU868"))
+	if filepath.Base(path) != "global_conf.json.EU868" { // hm-pktfwd's name for a maker's template
+		t.Errorf("template file %s", path)
+	}
 	os.WriteFile(path, []byte(tmpl), 0o644)
 	data, _ := os.ReadFile(path)
 	fs, err := configs.FromTemplate(path, data, concentrator.SX1302, site)

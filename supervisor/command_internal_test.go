@@ -7,12 +7,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 	"golang.org/x/sys/unix"
 )
 
@@ -263,4 +266,39 @@ func zombiesAndSleepers() (zombies, sleepers int) {
 		}
 	}
 	return zombies, sleepers
+}
+
+// REGION_OVERRIDE is noted before any other source can answer, so a
+// missing region file is never logged above debug level, however the
+// sources' goroutines are scheduled (issue 13).
+func TestRegionWatcher_OverrideIsNotedFirst(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "region")
+	for i := 0; i < 200; i++ {
+		logger, hook := logtest.NewNullLogger()
+		logger.SetLevel(logrus.DebugLevel)
+		w := &regionWatcher{
+			sources: []regionSource{overrideSource{"EU868"}, fileSource{path: missing}},
+			poll:    time.Hour, log: logrus.NewEntry(logger),
+			updates: make(chan regionUpdate, 1), reload: make(chan struct{}, 1),
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			w.run(ctx)
+		}()
+		for hook.LastEntry() == nil || !strings.Contains(hook.LastEntry().Message, "does not exist yet") {
+			runtime.Gosched()
+		}
+		cancel()
+		<-done
+		for _, e := range hook.AllEntries() {
+			if e.Level <= logrus.InfoLevel {
+				t.Fatalf("run %d: %s: %s", i, e.Level, e.Message)
+			}
+		}
+		if u := <-w.updates; u.Plan == nil || u.Plan.Name != "EU868_A" {
+			t.Fatalf("run %d: update %+v", i, u)
+		}
+	}
 }

@@ -137,7 +137,7 @@ func TestOverride_NoRegionYetIsNotLogged(t *testing.T) {
 	h.start()
 	h.wait("EU868 from REGION_OVERRIDE", 0, h.running("EU868_A"))
 	h.waitLog(logrus.DebugLevel, "does not exist yet", 3) // the file source was asked, more than once
-	h.writeRegion("UNKNOWN")                               // a miner with no region asserted
+	h.writeRegion("UNKNOWN")                              // a miner with no region asserted
 	h.waitLog(logrus.DebugLevel, "not asserted", 1)
 	for _, e := range h.logs.AllEntries() {
 		if e.Level <= logrus.InfoLevel && (strings.Contains(e.Message, "no region yet") || strings.Contains(e.Message, "does not exist yet") || strings.Contains(e.Message, "not asserted")) {
