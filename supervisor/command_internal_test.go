@@ -33,7 +33,7 @@ func script(t *testing.T, body string) (path, dir string) {
 
 // region runs the command source once, failing the test if it does not
 // return within limit.
-func region(t *testing.T, c commandSource, ctx context.Context, limit time.Duration) (string, error, time.Duration) {
+func region(t *testing.T, ctx context.Context, c commandSource, limit time.Duration) (string, time.Duration, error) {
 	t.Helper()
 	type result struct {
 		name string
@@ -47,10 +47,10 @@ func region(t *testing.T, c commandSource, ctx context.Context, limit time.Durat
 	}()
 	select {
 	case r := <-done:
-		return r.name, r.err, time.Since(began)
+		return r.name, time.Since(began), r.err
 	case <-time.After(limit):
 		t.Fatalf("%s did not return within %s", c.Name(), limit)
-		return "", nil, 0
+		return "", 0, nil
 	}
 }
 
@@ -81,7 +81,7 @@ func gone(pid int) bool {
 func TestCommandSource_TimeoutKillsTheGroupAndItsGrandchild(t *testing.T) {
 	path, dir := script(t, `sleep 1000 & echo $! > "$(dirname "$0")/grandchild"; echo $$ > "$(dirname "$0")/leader"; wait`)
 	c := commandSource{argv: []string{path}, timeout: 300 * time.Millisecond}
-	_, err, took := region(t, c, context.Background(), 10*time.Second)
+	_, took, err := region(t, context.Background(), c, 10*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "did not finish within 300ms (REGION_COMMAND_TIMEOUT_SECONDS)") {
 		t.Fatalf("got %v", err)
 	}
@@ -99,7 +99,7 @@ func TestCommandSource_TimeoutKillsTheGroupAndItsGrandchild(t *testing.T) {
 func TestCommandSource_GrandchildHoldingOutputAfterExit(t *testing.T) {
 	path, dir := script(t, `sleep 1000 & echo $! > "$(dirname "$0")/grandchild"; echo EU868`)
 	c := commandSource{argv: []string{path}, timeout: 5 * time.Second}
-	name, err, took := region(t, c, context.Background(), 10*time.Second)
+	name, took, err := region(t, context.Background(), c, 10*time.Second)
 	if err != nil || name != "EU868" {
 		t.Fatalf("got %q, %v", name, err)
 	}
@@ -121,7 +121,7 @@ func TestCommandSource_EscapedGrandchildDoesNotHang(t *testing.T) {
 	}
 	path, dir := script(t, `setsid sleep 1000 & echo $! > "$(dirname "$0")/escaped"; echo EU868`)
 	c := commandSource{argv: []string{path}, timeout: 5 * time.Second}
-	_, err, took := region(t, c, context.Background(), 10*time.Second)
+	_, took, err := region(t, context.Background(), c, 10*time.Second)
 	syscall.Kill(pidFile(t, filepath.Join(dir, "escaped")), syscall.SIGKILL)
 	if err == nil || !strings.Contains(err.Error(), "outside its process group kept its output open") {
 		t.Errorf("got %v", err)
@@ -143,7 +143,7 @@ func TestCommandSource_CancelKillsTheGroup(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}()
-	_, err, took := region(t, c, ctx, 10*time.Second)
+	_, took, err := region(t, ctx, c, 10*time.Second)
 	if err == nil {
 		t.Fatal("no error after cancel")
 	}
@@ -164,7 +164,7 @@ func TestCommandSource_OutputOverTheLimitIsAnError(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			path, _ := script(t, body)
 			c := commandSource{argv: []string{path}, timeout: 20 * time.Second}
-			got, err, took := region(t, c, context.Background(), 30*time.Second)
+			got, took, err := region(t, context.Background(), c, 30*time.Second)
 			if err == nil || !strings.Contains(err.Error(), "printed over 4096 bytes") {
 				t.Errorf("got %q, %v", got, err)
 			}
@@ -178,19 +178,19 @@ func TestCommandSource_OutputOverTheLimitIsAnError(t *testing.T) {
 // A failing command's stderr is in the error, its first lines only.
 func TestCommandSource_StderrOfAFailure(t *testing.T) {
 	path, _ := script(t, `echo "Error: connection refused (helium-miner:4467)" >&2; echo "try again" >&2; exit 3`)
-	_, err, _ := region(t, commandSource{argv: []string{path}}, context.Background(), 10*time.Second)
+	_, _, err := region(t, context.Background(), commandSource{argv: []string{path}}, 10*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "exit status 3; its stderr: Error: connection refused (helium-miner:4467) | try again") {
 		t.Errorf("got %v", err)
 	}
 
 	path, _ = script(t, `yes "a long line of complaints" | head -c 1000000 >&2; echo UNHEARD-OF`)
-	_, err, _ = region(t, commandSource{argv: []string{path}}, context.Background(), 10*time.Second)
+	_, _, err = region(t, context.Background(), commandSource{argv: []string{path}}, 10*time.Second)
 	if err == nil || strings.Count(err.Error(), "complaints") != stderrLines || len(err.Error()) > 1000 {
 		t.Errorf("got %d bytes: %.300v", len(fmt.Sprint(err)), err)
 	}
 
 	path, _ = script(t, `head -c 1000000 /dev/zero | tr '\0' x >&2; exit 1`)
-	_, err, _ = region(t, commandSource{argv: []string{path}}, context.Background(), 10*time.Second)
+	_, _, err = region(t, context.Background(), commandSource{argv: []string{path}}, 10*time.Second)
 	if err == nil || len(err.Error()) > maxStderrLine+200 {
 		t.Errorf("one long stderr line gave %d bytes of error", len(fmt.Sprint(err)))
 	}
@@ -231,7 +231,7 @@ func pid1CommandHelper(t *testing.T) {
 	path, _ := script(t, `sleep 1000 & sleep 1000 & echo EU868; [ "$1" = fail ] && exit 3; exit 0`)
 	for i := 0; i < 40; i++ {
 		arg := []string{"ok", "fail"}[i%2]
-		name, err, _ := region(t, commandSource{argv: []string{path, arg}, reaper: r}, ctx, 10*time.Second)
+		name, _, err := region(t, ctx, commandSource{argv: []string{path, arg}, reaper: r}, 10*time.Second)
 		if arg == "ok" && (err != nil || name != "EU868") || arg == "fail" && (err == nil || !strings.Contains(err.Error(), "exit status 3")) {
 			t.Fatalf("run %d (%s): %q, %v", i, arg, name, err)
 		}

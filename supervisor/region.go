@@ -283,12 +283,11 @@ func parseRegionOutput(out string) (string, regions.Plan, error) {
 // updates whenever it changes. Each source keeps its last good value when
 // it fails or says "not asserted", so a hiccup never moves the forwarder.
 type regionWatcher struct {
-	sources  []regionSource
-	poll     time.Duration
-	filePath string // watched with fsnotify when non-empty
-	log      *logrus.Entry
-	updates  chan regionUpdate // capacity 1, latest wins
-	reload   chan struct{}
+	sources []regionSource
+	poll    time.Duration
+	log     *logrus.Entry
+	updates chan regionUpdate // capacity 1, latest wins
+	reload  chan struct{}
 }
 
 type sourceResult struct {
