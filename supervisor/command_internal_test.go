@@ -54,15 +54,20 @@ func region(t *testing.T, ctx context.Context, c commandSource, limit time.Durat
 	}
 }
 
-// pidFile reads a pid the script wrote.
+// pidFile waits for a pid the script writes.
 func pidFile(t *testing.T, path string) int {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	pid, perr := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || perr != nil {
-		t.Fatalf("no pid in %s: %v %v", path, err, perr)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(path)
+		if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && perr == nil {
+			return pid
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no pid in %s: %v", path, err)
+		}
+		time.Sleep(time.Millisecond)
 	}
-	return pid
 }
 
 // gone reports whether pid has exited (a zombie has) within a second.
@@ -80,9 +85,9 @@ func gone(pid int) bool {
 // the whole group dies and Region returns, naming the timeout.
 func TestCommandSource_TimeoutKillsTheGroupAndItsGrandchild(t *testing.T) {
 	path, dir := script(t, `sleep 1000 & echo $! > "$(dirname "$0")/grandchild"; echo $$ > "$(dirname "$0")/leader"; wait`)
-	c := commandSource{argv: []string{path}, timeout: 300 * time.Millisecond}
+	c := commandSource{argv: []string{path}, timeout: time.Second}
 	_, took, err := region(t, context.Background(), c, 10*time.Second)
-	if err == nil || !strings.Contains(err.Error(), "did not finish within 300ms (REGION_COMMAND_TIMEOUT_SECONDS)") {
+	if err == nil || !strings.Contains(err.Error(), "did not finish within 1s (REGION_COMMAND_TIMEOUT_SECONDS)") {
 		t.Fatalf("got %v", err)
 	}
 	for _, f := range []string{"leader", "grandchild"} {
@@ -91,7 +96,7 @@ func TestCommandSource_TimeoutKillsTheGroupAndItsGrandchild(t *testing.T) {
 			t.Errorf("the %s (%d) outlived the timeout", f, pid)
 		}
 	}
-	t.Logf("timeout 300ms → Region returned after %s, leader and grandchild dead", took)
+	t.Logf("timeout 1s → Region returned after %s, leader and grandchild dead", took)
 }
 
 // A command that prints the region and exits while a grandchild keeps its
@@ -119,7 +124,10 @@ func TestCommandSource_EscapedGrandchildDoesNotHang(t *testing.T) {
 	if _, err := exec.LookPath("setsid"); err != nil {
 		t.Skip("no setsid here")
 	}
-	path, dir := script(t, `setsid sleep 1000 & echo $! > "$(dirname "$0")/escaped"; echo EU868`)
+	// The script waits until the escapee has its own session before it
+	// exits, or the group kill could still catch it.
+	path, dir := script(t, `cd "$(dirname "$0")"; setsid sh -c 'echo $$ > escaped.tmp; mv escaped.tmp escaped; exec sleep 1000' &
+while [ ! -e escaped ]; do sleep 0.01; done; echo EU868`)
 	c := commandSource{argv: []string{path}, timeout: 5 * time.Second}
 	_, took, err := region(t, context.Background(), c, 10*time.Second)
 	syscall.Kill(pidFile(t, filepath.Join(dir, "escaped")), syscall.SIGKILL)
@@ -135,9 +143,9 @@ func TestCommandSource_CancelKillsTheGroup(t *testing.T) {
 	c := commandSource{argv: []string{path}, timeout: time.Minute}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "grandchild")); err == nil {
-				cancel()
+		defer cancel()
+		for i := 0; i < 10000; i++ {
+			if b, _ := os.ReadFile(filepath.Join(dir, "grandchild")); len(b) > 0 && b[len(b)-1] == '\n' {
 				return
 			}
 			time.Sleep(time.Millisecond)
