@@ -1,30 +1,15 @@
 package configs
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 
 	"pktfwd/concentrator"
 )
 
-// FindTemplate looks in a maker's directory for global_conf.json.<NAME>,
-// trying each name in turn (the plan's name, then the name as given, e.g.
-// EU868_A then EU868). It returns "" when none exists.
-func FindTemplate(dir string, names ...string) (string, error) {
-	for _, n := range names {
-		p := filepath.Join(dir, "global_conf.json."+n)
-		switch _, err := os.Stat(p); {
-		case err == nil:
-			return p, nil
-		case !errors.Is(err, fs.ErrNotExist):
-			return "", fmt.Errorf("maker template %s: %w", p, err)
-		}
-	}
-	return "", nil
-}
+// TemplateFile is the name of a maker's template for a region name in its
+// directory, e.g. global_conf.json.EU868. The supervisor reads the file;
+// this package only parses the bytes.
+func TemplateFile(region string) string { return "global_conf.json." + region }
 
 // FromTemplate renders from a maker's own global_conf.json instead of the
 // embedded plan, still injecting the site's SPI path and gateway settings.

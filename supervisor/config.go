@@ -33,6 +33,8 @@ type Config struct {
 	GatewayRPCAddr     string        `envconfig:"GATEWAY_RPC_ADDR" desc:"gateway-rs local API, e.g. helium-miner:4467"`
 	RegionCommand      string        `envconfig:"REGION_COMMAND" desc:"command printing the region, e.g. miner info region (no shell)"`
 	RegionPollInterval time.Duration `envconfig:"REGION_POLL_INTERVAL" default:"60s" desc:"how often the region is polled"`
+	// RegionCommandTimeoutSeconds bounds each REGION_COMMAND run; 0 means 10.
+	RegionCommandTimeoutSeconds float64 `envconfig:"REGION_COMMAND_TIMEOUT_SECONDS" default:"10" desc:"seconds REGION_COMMAND may run before it and every process of its group are killed"`
 
 	DiagnosticsFilePath string `envconfig:"DIAGNOSTICS_FILEPATH" default:"/var/pktfwd/diagnostics" desc:"true while the forwarder runs, else false"`
 	StatusFilePath      string `envconfig:"STATUS_FILEPATH" default:"/var/pktfwd/status.json" desc:"machine-readable status"`
@@ -103,6 +105,9 @@ func (c Config) Validate() error {
 		if v < 0 || v > 86400 {
 			errs = append(errs, fmt.Errorf("%s=%v: want 0 to 86400 seconds", name, v))
 		}
+	}
+	if v := c.RegionCommandTimeoutSeconds; !(v >= 0 && v <= 3600) {
+		errs = append(errs, fmt.Errorf("REGION_COMMAND_TIMEOUT_SECONDS=%v: want 0 to 3600 seconds, e.g. 10", v))
 	}
 	if c.LoraPktFwdAfterSuccessSleepSeconds == 0 {
 		errs = append(errs, errors.New("LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS=0: want a positive number of seconds"))

@@ -12,11 +12,15 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
 
+	"pktfwd/internal/safefile"
 	"pktfwd/regions"
 )
 
@@ -81,53 +85,181 @@ func (f fileSource) Region(ctx context.Context) (string, regions.Plan, error) {
 }
 
 func (f fileSource) read() (string, error) {
-	st, err := os.Stat(f.path)
-	if errors.Is(err, fs.ErrNotExist) {
+	b, err := safefile.Read(f.path, maxRegionBytes)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return "", fmt.Errorf("%w: region file %s does not exist yet", regions.ErrNotAsserted, f.path)
-	}
-	if err == nil && !st.Mode().IsRegular() {
-		// A directory fails to read; a FIFO would block the open for ever.
-		return "", fmt.Errorf("region file %s is not a regular file (%s): check REGION_FILEPATH", f.path, st.Mode().Type())
-	}
-	file, err := os.Open(f.path)
-	if err != nil {
+	case errors.Is(err, safefile.ErrNotRegular), errors.Is(err, safefile.ErrTooLarge):
+		return "", fmt.Errorf("region file %w: check REGION_FILEPATH", err)
+	case err != nil:
 		return "", fmt.Errorf("region file %s unreadable (check its permissions or REGION_FILEPATH): %w", f.path, err)
-	}
-	defer file.Close()
-	b, err := io.ReadAll(io.LimitReader(file, maxRegionBytes+1))
-	if err != nil {
-		return "", fmt.Errorf("region file %s unreadable (is it a directory? check REGION_FILEPATH): %w", f.path, err)
-	}
-	if len(b) > maxRegionBytes {
-		return "", fmt.Errorf("region file %s holds over %d bytes: not a region name", f.path, maxRegionBytes)
 	}
 	return string(b), nil
 }
 
-// commandSource runs REGION_COMMAND (split into arguments, no shell).
+// commandSource runs REGION_COMMAND (split into arguments, no shell) in a
+// process group of its own. The whole group is killed at the timeout, when
+// the supervisor stops, and as soon as the command itself has exited, so
+// nothing it started outlives it or holds its output open.
 type commandSource struct {
 	argv    []string
-	timeout time.Duration
+	timeout time.Duration // REGION_COMMAND_TIMEOUT_SECONDS; 0 means defaultCommandTimeout
 	reaper  *reaper
 }
+
+const (
+	// defaultCommandTimeout is REGION_COMMAND_TIMEOUT_SECONDS's default.
+	defaultCommandTimeout = 10 * time.Second
+	// commandWaitDelay bounds how long a process that left the command's
+	// group (setsid) can keep its output open after the group was killed.
+	commandWaitDelay = 500 * time.Millisecond
+	// maxStderr bounds what is kept of the command's stderr; at most
+	// stderrLines of it, each cut at maxStderrLine bytes, are shown.
+	maxStderr     = 2048
+	stderrLines   = 5
+	maxStderrLine = 200
+)
 
 func (c commandSource) Name() string { return "command " + strings.Join(c.argv, " ") }
 
 func (c commandSource) Region(ctx context.Context) (string, regions.Plan, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
-	var out bytes.Buffer
-	cmd.Stdout = &limitedWriter{w: &out, n: maxRegionBytes}
-	err := c.reaper.start(cmd)
+	out, stderr, err := c.run(ctx)
 	if err == nil {
-		err = cmd.Wait()
-		c.reaper.release(cmd.Process.Pid)
+		var name string
+		var p regions.Plan
+		if name, p, err = parseRegionOutput(string(out)); err == nil || errors.Is(err, regions.ErrNotAsserted) {
+			return name, p, err
+		}
 	}
-	if err != nil {
-		return "", regions.Plan{}, fmt.Errorf("REGION_COMMAND %q: %w", strings.Join(c.argv, " "), err)
+	if s := firstLines(stderr, stderrLines); s != "" {
+		err = fmt.Errorf("%w; its stderr: %s", err, s)
 	}
-	return parseRegionOutput(out.String())
+	return "", regions.Plan{}, err
+}
+
+// run runs the command once within the timeout and returns its stdout and
+// the start of its stderr.
+func (c commandSource) run(ctx context.Context) (stdout, stderr []byte, err error) {
+	timeout := c.timeout
+	if timeout <= 0 {
+		timeout = defaultCommandTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	quoted := fmt.Sprintf("REGION_COMMAND %q", strings.Join(c.argv, " "))
+	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	var group processGroup
+	cmd.Cancel = func() error { return group.kill(cmd.Process.Pid) }
+	cmd.WaitDelay = commandWaitDelay
+	out := &cappedBuffer{max: maxRegionBytes, failOver: true}
+	errOut := &cappedBuffer{max: maxStderr}
+	cmd.Stdout, cmd.Stderr = out, errOut
+	if err := c.reaper.start(cmd); err != nil {
+		return nil, nil, fmt.Errorf("%s cannot start: %w", quoted, err)
+	}
+	pid := cmd.Process.Pid
+	waitExited(pid)
+	group.kill(pid) // whatever the command left behind in its group
+	group.reaping()
+	err = cmd.Wait()
+	c.reaper.release(pid)
+	switch {
+	case out.over:
+		return nil, errOut.Bytes(), fmt.Errorf("%s printed over %d bytes: not a region name", quoted, maxRegionBytes)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return nil, errOut.Bytes(), fmt.Errorf("%s did not finish within %s (REGION_COMMAND_TIMEOUT_SECONDS): killed it and every process of its group", quoted, timeout)
+	case errors.Is(err, exec.ErrWaitDelay):
+		return nil, errOut.Bytes(), fmt.Errorf("%s exited, but a process it started outside its process group kept its output open", quoted)
+	case err != nil:
+		return nil, errOut.Bytes(), fmt.Errorf("%s: %w", quoted, err)
+	}
+	return out.Bytes(), errOut.Bytes(), nil
+}
+
+// processGroup kills a command's process group only while the group
+// leader is not yet reaped, so the group id cannot name anyone else's.
+type processGroup struct {
+	mu     sync.Mutex
+	reaped bool
+}
+
+func (g *processGroup) kill(pid int) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.reaped {
+		return os.ErrProcessDone
+	}
+	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	return nil
+}
+
+// reaping is called before the leader is reaped; kill does nothing after.
+func (g *processGroup) reaping() {
+	g.mu.Lock()
+	g.reaped = true
+	g.mu.Unlock()
+}
+
+// waitExited blocks until the process has exited, leaving it unreaped.
+func waitExited(pid int) {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if !errors.Is(err, syscall.EINTR) {
+			return
+		}
+	}
+}
+
+// cappedBuffer keeps the first max bytes written to it. With failOver, a
+// write past max fails, which closes the pipe the command writes to;
+// without, the rest is dropped. (It must not embed bytes.Buffer, whose
+// ReadFrom io.Copy would use instead of Write.)
+type cappedBuffer struct {
+	buf      bytes.Buffer
+	max      int
+	failOver bool
+	over     bool
+}
+
+var errOutputTooLong = errors.New("output too long")
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	room := b.max - b.buf.Len()
+	if len(p) > room {
+		b.over = true
+		b.buf.Write(p[:max(room, 0)])
+		if b.failOver {
+			return 0, errOutputTooLong
+		}
+		return len(p), nil
+	}
+	return b.buf.Write(p)
+}
+
+func (b *cappedBuffer) Bytes() []byte { return b.buf.Bytes() }
+
+// firstLines is the first n non-blank lines of b on one line, control
+// characters replaced, for a log message.
+func firstLines(b []byte, n int) string {
+	var lines []string
+	for _, l := range strings.FieldsFunc(strings.ToValidUTF8(string(b), "?"), func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if l = strings.TrimSpace(l); l != "" && len(lines) < n {
+			if len(l) > maxStderrLine {
+				l = strings.ToValidUTF8(l[:maxStderrLine], "") + "…"
+			}
+			lines = append(lines, strings.Map(func(r rune) rune {
+				if unicode.IsControl(r) {
+					return '?'
+				}
+				return r
+			}, l))
+		}
+	}
+	return strings.Join(lines, " | ")
 }
 
 // parseRegionOutput takes the last line of output that names a region, so
@@ -147,31 +279,15 @@ func parseRegionOutput(out string) (string, regions.Plan, error) {
 	return "", regions.Plan{}, fmt.Errorf("REGION_COMMAND output: %w", firstErr)
 }
 
-type limitedWriter struct {
-	w io.Writer
-	n int
-}
-
-func (l *limitedWriter) Write(p []byte) (int, error) {
-	if len(p) > l.n {
-		l.w.Write(p[:l.n])
-		l.n = 0
-		return len(p), nil
-	}
-	l.n -= len(p)
-	return l.w.Write(p)
-}
-
 // regionWatcher runs every source and sends the region in force on
 // updates whenever it changes. Each source keeps its last good value when
 // it fails or says "not asserted", so a hiccup never moves the forwarder.
 type regionWatcher struct {
-	sources  []regionSource
-	poll     time.Duration
-	filePath string // watched with fsnotify when non-empty
-	log      *logrus.Entry
-	updates  chan regionUpdate // capacity 1, latest wins
-	reload   chan struct{}
+	sources []regionSource
+	poll    time.Duration
+	log     *logrus.Entry
+	updates chan regionUpdate // capacity 1, latest wins
+	reload  chan struct{}
 }
 
 type sourceResult struct {
@@ -184,9 +300,19 @@ type sourceResult struct {
 func (w *regionWatcher) run(ctx context.Context) {
 	results := make(chan sourceResult)
 	triggers := make([]chan struct{}, len(w.sources))
+	states := make([]sourceState, len(w.sources))
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for i, src := range w.sources {
+		states[i].seen = map[string]bool{}
+		if o, ok := src.(overrideSource); ok {
+			// REGION_OVERRIDE never changes: it is noted once, before any
+			// other source answers, so that their first "no region yet" is
+			// already judged against it.
+			name, plan, err := o.Region(ctx)
+			w.note(sourceResult{i, name, plan, err}, states)
+			continue
+		}
 		triggers[i] = make(chan struct{}, 1)
 		wg.Add(1)
 		go func() {
@@ -201,7 +327,7 @@ func (w *regionWatcher) run(ctx context.Context) {
 			}()
 		}
 	}
-	w.aggregate(ctx, results, triggers)
+	w.aggregate(ctx, results, triggers, states)
 }
 
 func (w *regionWatcher) runSource(ctx context.Context, i int, src regionSource, trigger <-chan struct{}, out chan<- sourceResult) {
@@ -233,34 +359,29 @@ type sourceState struct {
 	seen    map[string]bool // problems logged since the last good value
 }
 
-func (w *regionWatcher) aggregate(ctx context.Context, results <-chan sourceResult, triggers []chan struct{}) {
-	states := make([]sourceState, len(w.sources))
-	for i := range states {
-		states[i].seen = map[string]bool{}
-	}
+func (w *regionWatcher) aggregate(ctx context.Context, results <-chan sourceResult, triggers []chan struct{}, states []sourceState) {
 	var current regionUpdate
 	for {
+		if next := inForce(w.sources, states); !sameRegion(next, current) {
+			current = next
+			select {
+			case <-w.updates:
+			default:
+			}
+			w.updates <- next
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-w.reload:
 			for _, t := range triggers {
-				poke(t)
+				if t != nil {
+					poke(t)
+				}
 			}
-			continue
 		case r := <-results:
-			w.note(r, &states[r.index])
+			w.note(r, states)
 		}
-		next := inForce(w.sources, states)
-		if sameRegion(next, current) {
-			continue
-		}
-		current = next
-		select {
-		case <-w.updates:
-		default:
-		}
-		w.updates <- next
 	}
 }
 
@@ -284,8 +405,11 @@ func inForce(sources []regionSource, states []sourceState) regionUpdate {
 const maxSeen = 64
 
 // note records a source's result and logs each distinct problem once until
-// the source gives a good value again.
-func (w *regionWatcher) note(r sourceResult, st *sourceState) {
+// the source gives a good value again. A source that has no region yet
+// while a source before it has one is logged at debug level only: the
+// region in force does not depend on it.
+func (w *regionWatcher) note(r sourceResult, states []sourceState) {
+	st := &states[r.index]
 	entry := w.log.WithField("region_source", w.sources[r.index].Name())
 	if r.err == nil {
 		if st.problem != "" {
@@ -297,6 +421,12 @@ func (w *regionWatcher) note(r sourceResult, st *sourceState) {
 	}
 	msg := r.err.Error()
 	st.problem = msg
+	if errors.Is(r.err, regions.ErrNotAsserted) {
+		if winner := w.winner(states[:r.index]); winner != "" {
+			entry.Debugf("no region from this source (%s is in force): %s", winner, msg)
+			return
+		}
+	}
 	if st.seen[msg] {
 		entry.Debug("still: ", msg)
 		return
@@ -313,6 +443,16 @@ func (w *regionWatcher) note(r sourceResult, st *sourceState) {
 	default:
 		entry.Warn(msg)
 	}
+}
+
+// winner names the first of states that has a good value, or "".
+func (w *regionWatcher) winner(states []sourceState) string {
+	for i, st := range states {
+		if st.good != nil {
+			return w.sources[i].Name()
+		}
+	}
+	return ""
 }
 
 func sameRegion(a, b regionUpdate) bool {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"pktfwd/configs"
+	"pktfwd/internal/safefile"
 	"pktfwd/regions"
 	"pktfwd/scripts"
 )
@@ -86,25 +87,35 @@ func (s *Supervisor) base(region regionUpdate, site configs.Site) (configs.Files
 		dir = s.cfg.SX1302RegionConfigsDir
 	}
 	if dir != "" {
-		tmpl, err := configs.FindTemplate(dir, region.Plan.Name, regions.Normalize(region.Name))
-		if err != nil {
-			return nil, "", err
-		}
-		if tmpl != "" {
-			return s.fromTemplate(tmpl, site)
+		files, source, err := s.fromTemplate(dir, site, region.Plan.Name, regions.Normalize(region.Name))
+		if err != nil || files != nil {
+			return files, source, err
 		}
 	}
 	files, err := configs.Render(s.chip.Model, *region.Plan, site)
 	return files, "embedded plan " + region.Plan.Name, err
 }
 
-func (s *Supervisor) fromTemplate(tmpl string, site configs.Site) (configs.Files, string, error) {
-	data, err := os.ReadFile(tmpl)
-	if err != nil {
-		return nil, "", fmt.Errorf("maker template: %w", err)
+// maxTemplateBytes bounds a maker's template; real ones are under 20 KB.
+const maxTemplateBytes = 1 << 20
+
+// fromTemplate renders from the first of the maker's templates for names
+// (the plan's name, then the name as given, e.g. EU868_A then EU868) that
+// exists in dir. It returns nil files when none exists.
+func (s *Supervisor) fromTemplate(dir string, site configs.Site, names ...string) (configs.Files, string, error) {
+	for _, n := range names {
+		path := filepath.Join(dir, configs.TemplateFile(n))
+		data, err := safefile.Read(path, maxTemplateBytes)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("maker template: %w (check SX1301_REGION_CONFIGS_DIR or SX1302_REGION_CONFIGS_DIR)", err)
+		}
+		files, err := configs.FromTemplate(path, data, s.chip.Model, site)
+		return files, "maker template " + path, err
 	}
-	files, err := configs.FromTemplate(tmpl, data, s.chip.Model, site)
-	return files, "maker template " + tmpl, err
+	return nil, "", nil
 }
 
 // removeDebugConf removes ROOT_DIR/debug_conf.json: the SX1301 forwarder

@@ -212,7 +212,7 @@ func (s *Supervisor) newRegionWatcher() *regionWatcher {
 		srcs = append(srcs, newGatewaySource(s.cfg.GatewayRPCAddr, min(s.cfg.RegionPollInterval, 10*time.Second)))
 	}
 	if argv := strings.Fields(s.cfg.RegionCommand); len(argv) > 0 {
-		srcs = append(srcs, commandSource{argv: argv, timeout: min(s.cfg.RegionPollInterval, 30*time.Second), reaper: s.reaper})
+		srcs = append(srcs, commandSource{argv: argv, timeout: Seconds(s.cfg.RegionCommandTimeoutSeconds), reaper: s.reaper})
 	}
 	w := &regionWatcher{poll: s.cfg.RegionPollInterval, log: s.log, updates: make(chan regionUpdate, 1), reload: make(chan struct{}, 1)}
 	if s.cfg.RegionFilePath != "" {
