@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"pktfwd/internal/safefile"
 )
 
 // WriteFileAtomic writes data to path through a temporary file in the same
@@ -74,8 +76,10 @@ func syncDir(dir string) error {
 
 // writeIfChanged writes atomically unless path already holds data; it
 // reports whether it wrote.
+// The old file is read safely: a FIFO or device left in its place counts
+// as changed and is replaced, never read.
 func writeIfChanged(path string, data []byte, perm os.FileMode) (bool, error) {
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+	if old, err := safefile.Read(path, int64(len(data))); err == nil && bytes.Equal(old, data) {
 		if st, err := os.Stat(path); err == nil && st.Mode().Perm() == perm {
 			return false, nil
 		}

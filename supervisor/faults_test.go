@@ -281,3 +281,18 @@ func diesWithin(pid int, d time.Duration) bool {
 	n, err := unix.Poll(fds, int(d.Milliseconds()))
 	return err == nil && n == 1 || !alive(pid)
 }
+
+// A FIFO left where global_conf.json goes is replaced, never read (a read
+// would block the supervisor for ever).
+func TestFault_FIFOInPlaceOfTheConfig(t *testing.T) {
+	h := newHarness(t)
+	if err := syscall.Mkfifo(filepath.Join(h.cfg.RootDir, "global_conf.json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.writeRegion("EU868")
+	h.start()
+	h.wait("running", 0, h.running("EU868_A"))
+	if st, err := os.Stat(filepath.Join(h.cfg.RootDir, "global_conf.json")); err != nil || !st.Mode().IsRegular() {
+		t.Errorf("global_conf.json not replaced by a regular file: %v", err)
+	}
+}
