@@ -517,13 +517,14 @@ func (s *Supervisor) stopForwarder(proc *process, why string) {
 // lines and a report.
 func (s *Supervisor) exited(proc *process, region regionUpdate) {
 	s.setDiagnostics(false)
-	exit := proc.exit
+	first := proc.exit // published as is: the status and its readers share it
 	s.update(func(st *Status) {
-		st.State, st.PID, st.LastExit, st.Restarts = StateBackoff, 0, &exit, st.Restarts+1
-		st.LastError = "forwarder " + exit.String()
+		st.State, st.PID, st.LastExit, st.Restarts = StateBackoff, 0, &first, st.Restarts+1
+		st.LastError = "forwarder " + first.String()
 	})
 	proc.drained()
 	lines := proc.lastLines()
+	exit := proc.exit
 	exit.Cause = classify(lines)
 	what := exit.String()
 	if exit.Cause != "" {
