@@ -114,32 +114,18 @@ func (c Config) HardwareErrors() ConfigErrors {
 	return out
 }
 
-// firstVariableIn returns the Config variable that msg mentions first, as
-// a whole word (RESET_GPIO is not found inside SX1261_RESET_GPIO).
+// firstVariableIn returns the Config variable that msg mentions first; of
+// two at the same place the longer (RESET_PIN_OVERRIDE, not RESET_PIN).
 func firstVariableIn(msg string) string {
 	best, at := "", len(msg)
 	for _, f := range reflect.VisibleFields(reflect.TypeOf(Config{})) {
 		name := f.Tag.Get("envconfig")
-		for from := 0; name != ""; {
-			i := strings.Index(msg[from:], name)
-			if i < 0 {
-				break
-			}
-			i += from
-			end := i + len(name)
-			if (i == 0 || !isNameByte(msg[i-1])) && (end == len(msg) || !isNameByte(msg[end])) {
-				if i < at || i == at && len(name) > len(best) {
-					best, at = name, i
-				}
-				break
-			}
-			from = i + 1
+		if i := strings.Index(msg, name); name != "" && i >= 0 && (i < at || i == at && len(name) > len(best)) {
+			best, at = name, i
 		}
 	}
 	return best
 }
-
-func isNameByte(b byte) bool { return b == '_' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' }
 
 func fieldByName(name string) (reflect.StructField, bool) {
 	for _, f := range reflect.VisibleFields(reflect.TypeOf(Config{})) {

@@ -17,14 +17,16 @@ import (
 // naming a variable that was set — by the name it was set by, with the
 // value as written — or that must be set. Never a panic.
 func FuzzLoadConfig(f *testing.F) {
-	f.Add("COMP-RAKHM", "EU868", "60s", "1680", "AA555A0000000001", "5", `{"a":1}`, "/x")
-	f.Add("False", "False", "x", "-1", "0", "nan", "{", "")
-	f.Add("COMP-RAKHM", "region_us915", "0.5", "1", "aa555a0000000001", "1e-3", `{"gateway_conf":{"x":1}}`, "None")
+	f.Add("COMP-RAKHM", "EU868", "60s", "1680", "AA555A0000000001", "5", `{"a":1}`, "/x", "")
+	f.Add("False", "False", "x", "-1", "0", "nan", "{", "", "not-a-dsn")
+	f.Add("COMP-RAKHM", "region_us915", "0.5", "1", "aa555a0000000001", "1e-3", `{"gateway_conf":{"x":1}}`, "None", "False")
+	f.Add("COMP-RAKHM", "EU868", "0.001", "1680", "", "5", "", "", "https://k@sentry.example/1")
+	f.Add("COMP-RAKHM", "EU868", "60", "1680", "", "NaN", "", "", "")
 	noVariantFile := f.TempDir()
-	f.Fuzz(func(t *testing.T, variant, region, interval, port, eui, secs, overlay, sx1301Dir string) {
+	f.Fuzz(func(t *testing.T, variant, region, interval, port, eui, secs, overlay, sx1301Dir, sentry string) {
 		env := map[string]string{"VARIANT": variant, "REGION_OVERRIDE": region, "REGION_POLL_INTERVAL": interval,
 			"SERVER_PORT_UP": port, "GATEWAY_EUI": eui, "AWAIT_SYSTEM_SLEEP_SECONDS": secs, "GLOBAL_CONF_OVERLAY": overlay,
-			"SX1301_DIR": sx1301Dir, "NEBRA_ENVVARS_DIR": noVariantFile}
+			"SX1301_DIR": sx1301Dir, "SENTRY_PKTFWD": sentry, "NEBRA_ENVVARS_DIR": noVariantFile}
 		c, _, err := loadConfig(env)
 		if err != nil {
 			var errs supervisor.ConfigErrors
