@@ -186,7 +186,8 @@ func (c Config) checkByName() ConfigErrors {
 }
 
 // ParseLogLevel reads LOGLEVEL: logrus's names and Python's (CRITICAL,
-// FATAL, WARN, WARNING, NOTSET), in any case, as hm-pktfwd fleets set them.
+// FATAL, WARN, WARNING, NOTSET), in any case, as hm-pktfwd fleets set them
+// (docs/configuration.md).
 func ParseLogLevel(s string) (logrus.Level, error) {
 	switch strings.ToUpper(strings.TrimSpace(s)) {
 	case "CRITICAL", "FATAL":

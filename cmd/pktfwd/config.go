@@ -26,6 +26,8 @@ import (
 // mean os.Setenv/Unsetenv, which leaks into every child and races with any
 // other reader. decodeEnv reads the same struct tags (envconfig, default)
 // from a map instead; envconfig still prints the help table from them.
+// What is kept from hm-pktfwd (aliases, "False", the VARIANT file) is in
+// docs/configuration.md.
 
 // aliases are older names that still set a variable: alias → name.
 var aliases = map[string]string{

@@ -62,8 +62,8 @@ func hardwareFor(cfg supervisor.Config, src sources, errs supervisor.ConfigError
 }
 
 // detectUSB says what is known without a probe: USB concentrators are of
-// the SX1302 family (the SX1301 is SPI only), and whether the device is
-// there.
+// the SX1302 family (the SX1301 is SPI only; docs/configuration.md), and
+// whether the device is there.
 func detectUSB(dev string, asJSON bool) error {
 	st, err := os.Stat(dev)
 	exists := err == nil && st.Mode()&fs.ModeCharDevice != 0
