@@ -19,15 +19,16 @@ func detectCommand(fs *flag.FlagSet) action {
 	variant := fs.String("variant", "", "hardware variant (default: VARIANT)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	return func(ctx context.Context, _ []string) error {
-		cfg, src, errs := decodeEnv(environ())
+		cfg, src, decodeErrs := decodeEnv(environ())
+		errs := variantErrors(decodeErrs)
 		if *variant != "" {
-			cfg.Variant, src.variantFile = *variant, ""
+			cfg.Variant, src.variantFile, errs = *variant, "", nil
 			delete(src.raw, "VARIANT")
 		}
 		if *bus != "" {
 			cfg.SPIBus, cfg.ConcentratorInterface = *bus, "spi"
 		}
-		hw, err := hardwareFor(cfg, src, variantErrors(errs), true)
+		hw, err := hardwareFor(cfg, src, errs, true)
 		if err != nil {
 			return err
 		}
