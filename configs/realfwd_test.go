@@ -150,11 +150,11 @@ func makerJobs(t *testing.T) []realJob {
 			if err := os.WriteFile(filepath.Join(mdir, "global_conf.json."+p.Name), makerTemplate(t, m, fs["global_conf.json"]), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			path, err := configs.FindTemplate(mdir, p.Name, name)
-			if err != nil || path == "" {
-				t.Fatalf("FindTemplate: %q, %v", path, err)
+			path := filepath.Join(mdir, configs.TemplateFile(p.Name))
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
 			}
-			data, _ := os.ReadFile(path)
 			tmpl, err := configs.FromTemplate(path, data, m, site)
 			if err != nil {
 				t.Fatalf("%s: %v", path, err)

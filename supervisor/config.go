@@ -3,6 +3,7 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -15,10 +16,18 @@ import (
 )
 
 // Config is the supervisor's configuration. cmd/pktfwd fills it from the
-// environment with envconfig (the tags below, hm-pktfwd's names); nothing
-// below cmd/pktfwd reads the environment.
+// environment by the tags below (hm-pktfwd's names): envconfig is the
+// variable's name, default its value when unset, secret:"true" keeps the
+// value out of every message. Nothing below cmd/pktfwd reads the
+// environment.
+//
+// Validate checks some rules for every field by its name, so that a new
+// field gets them without more code: a number named *_SECONDS must be
+// finite and within 0 to MaxSeconds, a time.Duration positive and at most
+// MaxSeconds, and an int named *_PORT or *_PORT_* a UDP port.
 type Config struct {
-	Variant               string `envconfig:"VARIANT" desc:"hardware variant (hm-pyhelper name or legacy alias, see pktfwd variants)"`
+	Variant               string `envconfig:"VARIANT" desc:"hardware variant (hm-pyhelper name or legacy alias, see pktfwd variants); else read from NEBRA_ENVVARS_DIR/VARIANT"`
+	NebraEnvvarsDir       string `envconfig:"NEBRA_ENVVARS_DIR" default:"/var/nebra/envvars" desc:"where hm-pktfwd's fallback file VARIANT is read when VARIANT is unset"`
 	SPIBus                string `envconfig:"SPI_BUS" desc:"spidev node, e.g. spidev0.0 (default: from VARIANT)"`
 	ResetPin              string `envconfig:"RESET_PIN" desc:"reset line as a legacy global GPIO number (default: from VARIANT)"`
 	ResetGPIO             string `envconfig:"RESET_GPIO" desc:"reset line as gpiochipN:LINE or a line name; wins over RESET_PIN"`
@@ -32,7 +41,7 @@ type Config struct {
 	RegionFilePath     string        `envconfig:"REGION_FILEPATH" default:"/var/pktfwd/region" desc:"region file written by the miner container"`
 	GatewayRPCAddr     string        `envconfig:"GATEWAY_RPC_ADDR" desc:"gateway-rs local API, e.g. helium-miner:4467"`
 	RegionCommand      string        `envconfig:"REGION_COMMAND" desc:"command printing the region, e.g. miner info region (no shell)"`
-	RegionPollInterval time.Duration `envconfig:"REGION_POLL_INTERVAL" default:"60s" desc:"how often the region is polled"`
+	RegionPollInterval time.Duration `envconfig:"REGION_POLL_INTERVAL" default:"60" desc:"how often the region is polled: seconds (60, 0.5) or a Go duration (1m)"`
 	// RegionCommandTimeoutSeconds bounds each REGION_COMMAND run; 0 means 10.
 	RegionCommandTimeoutSeconds float64 `envconfig:"REGION_COMMAND_TIMEOUT_SECONDS" default:"10" desc:"seconds REGION_COMMAND may run before it and every process of its group are killed"`
 
@@ -55,10 +64,10 @@ type Config struct {
 	LoraPktFwdAfterSuccessSleepSeconds float64 `envconfig:"LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS" default:"30" desc:"status refresh interval while running"`
 	LoraPktFwdAfterFailureSleepSeconds float64 `envconfig:"LORA_PKT_FWD_AFTER_FAILURE_SLEEP_SECONDS" default:"2" desc:"first restart back-off (doubles up to 60 s)"`
 
-	LogLevel  string `envconfig:"LOGLEVEL" default:"DEBUG" desc:"TRACE, DEBUG, INFO, WARNING, ERROR"`
+	LogLevel  string `envconfig:"LOGLEVEL" default:"DEBUG" desc:"TRACE, DEBUG, INFO, WARNING (WARN), ERROR, CRITICAL (FATAL); any case"`
 	LogFormat string `envconfig:"LOG_FORMAT" default:"text" desc:"text or json"`
 
-	SentryKey        string `envconfig:"SENTRY_KEY" desc:"Sentry DSN (alias SENTRY_PKTFWD); off when empty"`
+	SentryKey        string `envconfig:"SENTRY_KEY" secret:"true" desc:"Sentry DSN (alias SENTRY_PKTFWD); off when empty"`
 	BalenaDeviceUUID string `envconfig:"BALENA_DEVICE_UUID" desc:"Sentry tag (alias BALENA_ID)"`
 	BalenaAppName    string `envconfig:"BALENA_APP_NAME" desc:"Sentry tag"`
 }
@@ -83,66 +92,117 @@ func (c Config) ChipModel() (m concentrator.Model, ok bool, err error) {
 	return m, err == nil, err
 }
 
-// Validate checks every setting and reports every problem at once, each
-// naming its variable, the bad value and what is accepted.
+// MaxSeconds is the largest value any *_SECONDS variable or duration may
+// have: one week. Larger values are typos (milliseconds for seconds) and
+// would overflow once converted to a time.Duration.
+const MaxSeconds = 7 * 24 * 3600
+
+// Validate checks every setting and reports every problem at once, as
+// ConfigErrors in the order of the Config fields; nil when all is well.
 func (c Config) Validate() error {
-	_, errs := c.Hardware()
+	var errs ConfigErrors
+	add := func(name, reason string) { errs = append(errs, c.configError(name, reason)) }
+	errs = append(errs, c.HardwareErrors()...)
 	if _, _, err := c.ChipModel(); err != nil {
-		errs = append(errs, fmt.Errorf("CHIP=%q: want auto, sx1301, sx1302 or sx1303", c.Chip))
+		add("CHIP", "want auto, sx1301, sx1302 or sx1303")
 	}
 	if c.RegionOverride != "" {
 		if _, err := regions.Parse(c.RegionOverride); err != nil {
-			errs = append(errs, fmt.Errorf("REGION_OVERRIDE: %w", err))
+			add("REGION_OVERRIDE", err.Error())
 		}
 	}
-	if c.RegionPollInterval < 10*time.Millisecond {
-		errs = append(errs, fmt.Errorf("REGION_POLL_INTERVAL=%s: want at least 10ms, e.g. 60s", c.RegionPollInterval))
+	errs = append(errs, c.checkByName()...)
+	if c.RegionPollInterval > 0 && c.RegionPollInterval < 10*time.Millisecond {
+		add("REGION_POLL_INTERVAL", "want at least 10ms, e.g. 60 (seconds) or 1m")
 	}
-	for name, v := range map[string]float64{
-		"AWAIT_SYSTEM_SLEEP_SECONDS": c.AwaitSystemSleepSeconds, "LORA_PKT_FWD_BEFORE_CHECK_SLEEP_SECONDS": c.LoraPktFwdBeforeCheckSleepSeconds,
-		"LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS": c.LoraPktFwdAfterSuccessSleepSeconds, "LORA_PKT_FWD_AFTER_FAILURE_SLEEP_SECONDS": c.LoraPktFwdAfterFailureSleepSeconds,
-	} {
-		if v < 0 || v > 86400 {
-			errs = append(errs, fmt.Errorf("%s=%v: want 0 to 86400 seconds", name, v))
-		}
-	}
-	if v := c.RegionCommandTimeoutSeconds; !(v >= 0 && v <= 3600) {
-		errs = append(errs, fmt.Errorf("REGION_COMMAND_TIMEOUT_SECONDS=%v: want 0 to 3600 seconds, e.g. 10", v))
+	if v := c.RegionCommandTimeoutSeconds; v > 3600 {
+		add("REGION_COMMAND_TIMEOUT_SECONDS", "want 0 to 3600 seconds, e.g. 10")
 	}
 	if c.LoraPktFwdAfterSuccessSleepSeconds == 0 {
-		errs = append(errs, errors.New("LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS=0: want a positive number of seconds"))
+		add("LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS", "want a positive number of seconds")
 	}
 	if c.GatewayEUI != "" {
 		if _, err := configs.ParseEUI(c.GatewayEUI); err != nil {
-			errs = append(errs, fmt.Errorf("GATEWAY_EUI: %w", err))
-		}
-	}
-	for name, p := range map[string]int{"SERVER_PORT_UP": c.ServerPortUp, "SERVER_PORT_DOWN": c.ServerPortDown} {
-		if p < 1 || p > 65535 {
-			errs = append(errs, fmt.Errorf("%s=%d: want a UDP port, 1 to 65535", name, p))
+			add("GATEWAY_EUI", err.Error())
 		}
 	}
 	if c.ServerAddress == "" {
-		errs = append(errs, errors.New("SERVER_ADDRESS is empty: want a host name or address, e.g. 127.0.0.1"))
+		add("SERVER_ADDRESS", "empty: want a host name or address, e.g. 127.0.0.1")
 	}
 	if c.GlobalConfOverlay != "" {
-		if _, err := (configs.Files{"global_conf.json": []byte("{}")}).Overlay("GLOBAL_CONF_OVERLAY", []byte(c.GlobalConfOverlay)); err != nil {
-			errs = append(errs, err)
+		if _, err := (configs.Files{"global_conf.json": []byte("{}")}).Overlay("the JSON merge patch", []byte(c.GlobalConfOverlay)); err != nil {
+			add("GLOBAL_CONF_OVERLAY", err.Error())
 		}
 	}
-	if _, err := logrus.ParseLevel(c.LogLevel); err != nil {
-		errs = append(errs, fmt.Errorf("LOGLEVEL=%q: want TRACE, DEBUG, INFO, WARNING or ERROR", c.LogLevel))
+	if _, err := ParseLogLevel(c.LogLevel); err != nil {
+		add("LOGLEVEL", err.Error())
 	}
 	if f := strings.ToLower(c.LogFormat); f != "text" && f != "json" {
-		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q: want text or json", c.LogFormat))
+		add("LOG_FORMAT", "want text or json")
 	}
 	if c.SentryKey != "" {
 		if _, err := sentry.NewDsn(c.SentryKey); err != nil {
-			errs = append(errs, errors.New("SENTRY_KEY is not a valid Sentry DSN (https://KEY@HOST/PROJECT); the value is not shown"))
+			add("SENTRY_KEY", "not a valid Sentry DSN (https://KEY@HOST/PROJECT); the value is not shown")
 		}
 	}
 	if c.RootDir == "" {
-		errs = append(errs, errors.New("ROOT_DIR is empty: want the directory the forwarder runs in, e.g. /opt"))
+		add("ROOT_DIR", "empty: want the directory the forwarder runs in, e.g. /opt")
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	errs.Sort()
+	return errs
+}
+
+// checkByName applies the rules that follow from a field's type and
+// variable name (see Config).
+func (c Config) checkByName() ConfigErrors {
+	var errs ConfigErrors
+	v := reflect.ValueOf(c)
+	for _, f := range reflect.VisibleFields(v.Type()) {
+		name := f.Tag.Get("envconfig")
+		if name == "" || !f.IsExported() {
+			continue
+		}
+		var reason string
+		switch x := v.FieldByIndex(f.Index).Interface().(type) {
+		case time.Duration:
+			if x <= 0 || x > MaxSeconds*time.Second {
+				reason = fmt.Sprintf("want a positive time of at most %d seconds (one week), e.g. 60 or 1m", MaxSeconds)
+			}
+		case float64:
+			if strings.HasSuffix(name, "_SECONDS") && !(x >= 0 && x <= MaxSeconds) { // NaN fails both
+				reason = fmt.Sprintf("want 0 to %d seconds (one week), e.g. 5 or 0.5", MaxSeconds)
+			}
+		case int:
+			if strings.HasSuffix(name, "_SECONDS") && (x < 0 || x > MaxSeconds) {
+				reason = fmt.Sprintf("want 0 to %d seconds (one week)", MaxSeconds)
+			}
+			if (strings.HasSuffix(name, "_PORT") || strings.Contains(name, "_PORT_")) && (x < 1 || x > 65535) {
+				reason = "want a UDP port, 1 to 65535"
+			}
+		}
+		if reason != "" {
+			errs = append(errs, c.configError(name, reason))
+		}
+	}
+	return errs
+}
+
+// ParseLogLevel reads LOGLEVEL: logrus's names and Python's (CRITICAL,
+// FATAL, WARN, WARNING, NOTSET), in any case, as hm-pktfwd fleets set them
+// (docs/configuration.md).
+func ParseLogLevel(s string) (logrus.Level, error) {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "CRITICAL", "FATAL":
+		return logrus.FatalLevel, nil
+	case "NOTSET":
+		return logrus.DebugLevel, nil
+	}
+	l, err := logrus.ParseLevel(strings.TrimSpace(s))
+	if err != nil {
+		return 0, errors.New("want TRACE, DEBUG, INFO, WARNING (or WARN), ERROR or CRITICAL (or FATAL)")
+	}
+	return l, nil
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -68,6 +69,7 @@ type Supervisor struct {
 	eui       string
 	logged    map[string]string // key → last message logged, to log each problem once (loop only)
 	lastStart time.Time         // of the last forwarder
+	current   *process          // the last forwarder started (loop only)
 }
 
 // New checks cfg and prepares a supervisor; nothing is opened yet.
@@ -127,9 +129,12 @@ func (s *Supervisor) Status() Status {
 func (s *Supervisor) Run(ctx context.Context) error {
 	s.setDiagnostics(false)
 	s.update(func(st *Status) { st.State = StateStarting })
+	ctx, cancel := context.WithCancel(ctx)
 	defer s.shutdown()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	defer cancel()    // a panic in the loop still ends every goroutine
+	defer s.abandon() // and leaves no forwarder running
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -157,6 +162,14 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	}()
 	s.loop(ctx, w)
 	return nil
+}
+
+// abandon kills a forwarder that the loop left running: only a panic in
+// the loop does that.
+func (s *Supervisor) abandon() {
+	if p := s.current; p != nil && !p.hasExited() {
+		syscall.Kill(-p.pid(), syscall.SIGKILL)
+	}
 }
 
 // heal refreshes status.json every LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS,
@@ -393,7 +406,7 @@ func (s *Supervisor) launch(ctx context.Context, region regionUpdate) (*process,
 		return nil, err
 	}
 	now := time.Now().UTC()
-	s.lastStart = now
+	s.lastStart, s.current = now, proc
 	s.update(func(st *Status) { st.PID, st.StartedAt, st.Forwarder = proc.pid(), &now, path })
 	s.log.WithFields(logrus.Fields{"pid": proc.pid(), "region": region.Plan.Name}).Infof("started %s", path)
 	return proc, nil

@@ -22,18 +22,18 @@ import (
 // simulated SX1303 and reset lines, with this binary as a simulated
 // lora_pkt_fwd. It shows detection, rendering, a start, a region change
 // and a crash with its restart, then exits 0.
-func demo(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("pktfwd demo", flag.ContinueOnError)
+func demoCommand(fs *flag.FlagSet) action {
 	keep := fs.Bool("keep", false, "keep the temporary directory for a look at the files")
 	level := fs.String("log", "info", "log level")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
+	return func(ctx context.Context, _ []string) error { return demo(ctx, *keep, *level) }
+}
+
+func demo(ctx context.Context, keep bool, level string) error {
 	dir, err := os.MkdirTemp("", "pktfwd-demo-")
 	if err != nil {
 		return err
 	}
-	if !*keep {
+	if !keep {
 		defer os.RemoveAll(dir)
 	}
 	self, err := os.Executable()
@@ -48,7 +48,7 @@ func demo(ctx context.Context, args []string) error {
 	}
 	cfg := demoConfig(dir)
 	log := newLogger(cfg, os.Stderr)
-	if lvl, err := logrus.ParseLevel(*level); err == nil {
+	if lvl, err := logrus.ParseLevel(level); err == nil {
 		log.SetLevel(lvl)
 	}
 	statuses := make(chan supervisor.Status, 256)

@@ -20,7 +20,7 @@ import (
 // with a forwarder that leaves a child behind at every exit, until 100
 // restarts; then it counts the zombies in the namespace.
 func pid1Helper() int {
-	cfg, err := loadConfig()
+	cfg, _, err := loadConfig(environ())
 	if err != nil {
 		fmt.Println(err)
 		return 1

@@ -12,10 +12,7 @@ import (
 
 // listRegions prints every plan with its enum number, the plain names that
 // resolve to it and its uplink channels in MHz.
-func listRegions(args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("%w: regions takes no arguments", errUsage)
-	}
+func listRegions() error {
 	aliases := map[string][]string{}
 	for a, p := range regions.Aliases() {
 		if n, ok := regions.Number(a); ok {

@@ -3,40 +3,52 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"github.com/sirupsen/logrus"
 
 	"pktfwd/supervisor"
 )
 
-// runSupervisor is `pktfwd` with no argument: the supervisor itself.
-func runSupervisor(ctx context.Context, args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("%w: run takes no arguments (configure it with the environment; see `pktfwd help`)", errUsage)
-	}
-	cfg, err := loadConfig()
+// runCommand is `pktfwd` with no argument: the supervisor itself.
+func runCommand(*flag.FlagSet) action {
+	return func(ctx context.Context, _ []string) error { return supervise(ctx, supervisor.Options{}) }
+}
+
+// supervise loads the configuration and runs the supervisor with opt
+// (the zero value in production) until SIGTERM or SIGINT. Whatever ends
+// it — a configuration error, a panic — diagnostics is false first and
+// status.json says why, in the files the configuration names (or the
+// defaults where it could not be read).
+func supervise(ctx context.Context, opt supervisor.Options) error {
+	cfg, src, err := loadConfig(environ())
 	log := newLogger(cfg, os.Stderr)
 	reporter, flush, rerr := newReporter(cfg, log)
-	if rerr != nil {
-		return errors.Join(err, rerr)
+	if rerr != nil && err == nil { // an invalid DSN is already in err
+		err = rerr
 	}
-	defer flush()
-	defer reporter.recoverAndReport()
 	if err != nil {
 		if reporter != nil {
 			reporter.Report(err, nil, nil)
+			flush()
 		}
-		return err
+		return exitOnConfigError(cfg, log, err)
 	}
-	opt := supervisor.Options{Log: log, Version: version}
+	defer flush()
+	defer reporter.recoverAndReport()
+	defer recordPanic(cfg)
+	opt.Log, opt.Version = log, version
 	if reporter != nil {
 		opt.Reporter = reporter
 	}
 	sup, err := supervisor.New(cfg, opt)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return exitOnConfigError(cfg, log, fmt.Errorf("%w: %w", errUsage, err))
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -53,6 +65,38 @@ func runSupervisor(ctx context.Context, args []string) error {
 			}
 		}
 	}()
+	if src.variantFile != "" {
+		log.WithField("variant", cfg.Variant).Infof("VARIANT read from %s (the environment does not set it)", src.variantFile)
+	}
 	log.WithField("version", version).Info("pktfwd starting")
 	return sup.Run(ctx)
+}
+
+// exitOnConfigError writes diagnostics false and status.json in state
+// config_error, so that another container can show why nothing runs, and
+// returns err for main to print (as JSON log lines under LOG_FORMAT=json).
+func exitOnConfigError(cfg supervisor.Config, log *logrus.Logger, err error) error {
+	var errs supervisor.ConfigErrors
+	errors.As(err, &errs)
+	last := err.Error()
+	if len(errs) > 0 {
+		lines := make([]string, len(errs))
+		for i, e := range errs {
+			lines[i] = e.Error()
+		}
+		last = "invalid configuration: " + strings.Join(lines, "; ")
+	}
+	if werr := supervisor.WriteExitStatus(cfg.DiagnosticsFilePath, cfg.StatusFilePath, supervisor.StateConfigError, last, errs, version); werr != nil {
+		log.Warnf("could not record the configuration error in the status files: %v", werr)
+	}
+	return logConfigErrors(cfg, err)
+}
+
+// recordPanic writes diagnostics false and status.json in state crashed
+// when the supervisor panics, then lets the panic go on (to Sentry and out).
+func recordPanic(cfg supervisor.Config) {
+	if p := recover(); p != nil {
+		supervisor.WriteExitStatus(cfg.DiagnosticsFilePath, cfg.StatusFilePath, supervisor.StateCrashed, fmt.Sprintf("panic: %v", p), nil, version)
+		panic(p)
+	}
 }

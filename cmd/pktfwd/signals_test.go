@@ -67,7 +67,8 @@ func TestSignals_HupRestartsTermExitsZero(t *testing.T) {
 	}
 
 	bad := exec.Command(self)
-	bad.Env = append(os.Environ(), "PKTFWD_TEST_AS_PKTFWD=1", "VARIANT=nope", "REGION_POLL_INTERVAL=soon")
+	bad.Env = append(os.Environ(), "PKTFWD_TEST_AS_PKTFWD=1", "VARIANT=nope", "REGION_POLL_INTERVAL=soon",
+		"DIAGNOSTICS_FILEPATH="+cfg.DiagnosticsFilePath, "STATUS_FILEPATH="+cfg.StatusFilePath) // it writes false there
 	out, _ := bad.CombinedOutput()
 	if bad.ProcessState.ExitCode() != 2 {
 		t.Errorf("a configuration error exited %d:\n%s", bad.ProcessState.ExitCode(), out)

@@ -9,10 +9,7 @@ import (
 )
 
 // listVariants prints hm-pyhelper's hardware table.
-func listVariants(args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("%w: variants takes no arguments", errUsage)
-	}
+func listVariants() error {
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "VARIANT\tSPI BUS\tRESET (global GPIO)\tNAME")
 	for _, v := range concentrator.Variants() {
