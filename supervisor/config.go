@@ -115,7 +115,7 @@ func (c Config) Validate() error {
 	if c.RegionPollInterval > 0 && c.RegionPollInterval < 10*time.Millisecond {
 		add("REGION_POLL_INTERVAL", "want at least 10ms, e.g. 60 (seconds) or 1m")
 	}
-	if v := c.RegionCommandTimeoutSeconds; v > 3600 {
+	if v := c.RegionCommandTimeoutSeconds; v > 3600 && v <= MaxSeconds {
 		add("REGION_COMMAND_TIMEOUT_SECONDS", "want 0 to 3600 seconds, e.g. 10")
 	}
 	if c.LoraPktFwdAfterSuccessSleepSeconds == 0 {
