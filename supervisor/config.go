@@ -53,6 +53,11 @@ type Config struct {
 	LoraPktFwdAfterSuccessSleepSeconds float64 `envconfig:"LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS" default:"30" desc:"status refresh interval while running"`
 	LoraPktFwdAfterFailureSleepSeconds float64 `envconfig:"LORA_PKT_FWD_AFTER_FAILURE_SLEEP_SECONDS" default:"2" desc:"first restart back-off (doubles up to 60 s)"`
 
+	Watchdog             bool    `envconfig:"WATCHDOG" default:"true" desc:"restart a forwarder that runs but forwards nothing; false turns it off"`
+	WatchdogNoAckSeconds float64 `envconfig:"WATCHDOG_NO_ACK_SECONDS" default:"300" desc:"restart when PUSH_DATA went unacknowledged this long (0: off)"`
+	WatchdogNoRxSeconds  float64 `envconfig:"WATCHDOG_NO_RX_SECONDS" default:"0" desc:"restart when no radio packet arrived this long (0: off; quiet sites exist)"`
+	MetricsAddr          string  `envconfig:"METRICS_ADDR" desc:"serve /metrics (Prometheus) and /healthz here, e.g. :9102 (off when empty)"`
+
 	LogLevel  string `envconfig:"LOGLEVEL" default:"DEBUG" desc:"TRACE, DEBUG, INFO, WARNING, ERROR"`
 	LogFormat string `envconfig:"LOG_FORMAT" default:"text" desc:"text or json"`
 
@@ -117,6 +122,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s=%d: want a UDP port, 1 to 65535", name, p))
 		}
 	}
+	errs = append(errs, c.validateWatchdog()...)
 	if c.ServerAddress == "" {
 		errs = append(errs, errors.New("SERVER_ADDRESS is empty: want a host name or address, e.g. 127.0.0.1"))
 	}

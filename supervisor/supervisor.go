@@ -65,6 +65,7 @@ type Supervisor struct {
 	chip   concentrator.Chip
 	eui    string
 	logged map[string]string // key → last message logged, to log each problem once
+	wd     *watchdog         // reads the forwarder's statistics and judges it (watchdog.go)
 }
 
 // New checks cfg and prepares a supervisor; nothing is opened yet.
@@ -92,6 +93,7 @@ func New(cfg Config, opt Options) (*Supervisor, error) {
 		reload: make(chan struct{}, 1),
 		lines:  opt.Lines,
 		logged: map[string]string{},
+		wd:     newWatchdog(),
 	}
 	s.status = Status{Version: opt.Version, Bus: hw.Where()}
 	if os.Getpid() == 1 && !opt.NoReap {
@@ -137,6 +139,10 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			defer wg.Done()
 			s.reaper.run(ctx)
 		}()
+	}
+	if s.cfg.MetricsAddr != "" {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.serveMetrics(ctx) }()
 	}
 	if !s.prepareHardware(ctx) {
 		return nil
@@ -321,8 +327,10 @@ func (s *Supervisor) launch(ctx context.Context, region regionUpdate) (*process,
 	}
 	env := append(append(os.Environ(), "PKTFWD_SUPERVISED=1"), s.opt.Env...)
 	fwdLog := s.log.WithField("source", "lora_pkt_fwd")
-	proc, err := startProcess(path, s.cfg.RootDir, env, func(line string) { fwdLog.Info(line) }, s.reaper)
+	s.watchForwarder()
+	proc, err := startProcess(path, s.cfg.RootDir, env, func(line string) { fwdLog.Info(line); s.wd.feed(line) }, s.reaper)
 	if err != nil {
+		s.wd.end()
 		return nil, err
 	}
 	now := time.Now().UTC()
@@ -341,11 +349,16 @@ func (s *Supervisor) supervise(ctx context.Context, proc *process, region region
 	stable := time.NewTimer(s.opt.StableAfter)
 	defer stable.Stop()
 	started := false
+	defer s.wd.end()
 	for {
 		select {
 		case <-ctx.Done():
 			s.stopForwarder(proc, "shutting down")
 			return outcome{kind: stopped}
+		case <-s.wd.notify: // a statistics block or a watchdog verdict
+			if s.watchdogRestart(ctx, proc) {
+				return outcome{kind: exited}
+			}
 		case <-proc.done:
 			s.setDiagnostics(false)
 			s.exited(proc, region)
