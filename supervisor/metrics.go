@@ -34,7 +34,7 @@ func (s *Supervisor) serveMetrics(ctx context.Context) {
 		fmt.Fprintln(w, "ok")
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	s.log.Infof("serving /metrics and /healthz on %s", ln.Addr())
+	s.log.WithField("metrics_addr", ln.Addr().String()).Infof("serving /metrics and /healthz on %s", ln.Addr())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

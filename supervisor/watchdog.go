@@ -76,7 +76,7 @@ type watchdog struct {
 
 	stuck      int // consecutive blocks with an unknown or unchanged counter
 	stuckSince time.Time
-	prevCount  *uint32
+	prevCount  *uint32 // the last known counter value
 	lastAck    time.Time
 	unacked    uint64 // PUSH_DATA sent since lastAck
 	lastRx     time.Time
@@ -219,8 +219,7 @@ func (w *watchdog) counterRule(b stats.Block, now, prevAt time.Time) (Verdict, b
 	if !w.rules.counter || b.Family != stats.FamilySX1302 || b.Has&stats.FieldCounter == 0 {
 		return Verdict{}, false
 	}
-	prev := w.prevCount
-	w.prevCount = nil
+	prev := w.prevCount // the last value read, across unknown readings
 	if b.CounterKnown {
 		c := b.Counter
 		w.prevCount = &c
