@@ -248,7 +248,9 @@ func TestHealth(t *testing.T) {
 		{"stale status", func(s *supervisor.Status) { s.UpdatedAt = now.Add(-41 * time.Second) }, "status.json was last written 41s ago"},
 		{"stale block", func(s *supervisor.Status) { s.Radio.LastBlockAt = &old }, "no statistics block from the forwarder for 1m26s since the last one"},
 		{"no block since start", func(s *supervisor.Status) { s.Radio.LastBlockAt, s.StartedAt = nil, &old }, "since the forwarder started"},
-		{"verdict", func(s *supervisor.Status) { s.Radio.Watchdog = supervisor.WatchdogStatus{Verdict: "upstream_lost", Reason: "no acks"} }, "watchdog: upstream_lost: no acks"},
+		{"verdict", func(s *supervisor.Status) {
+			s.Radio.Watchdog = supervisor.WatchdogStatus{Verdict: "upstream_lost", Reason: "no acks"}
+		}, "watchdog: upstream_lost: no acks"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := running
