@@ -23,6 +23,9 @@ var aliases = map[string]string{
 // unsetSpellings are hm-pktfwd's ways of writing "unset".
 var unsetSpellings = map[string]bool{"False": true, "false": true, "None": true}
 
+// switches are on/off variables: for them "false" means off, not unset.
+var switches = map[string]bool{"WATCHDOG": true}
+
 // loadConfig fills a Config from the environment and validates it,
 // reporting every problem at once.
 func loadConfig() (supervisor.Config, error) {
@@ -43,7 +46,7 @@ func loadConfig() (supervisor.Config, error) {
 func readEnv() (supervisor.Config, []error) {
 	var errs []error
 	for _, name := range envNames() {
-		if v, ok := os.LookupEnv(name); ok && unsetSpellings[strings.TrimSpace(v)] {
+		if v, ok := os.LookupEnv(name); ok && unsetSpellings[strings.TrimSpace(v)] && !switches[name] {
 			os.Unsetenv(name)
 		}
 	}

@@ -57,6 +57,8 @@ func run(ctx context.Context, args []string) error {
 		return reset(ctx, args)
 	case "demo":
 		return demo(ctx, args)
+	case "health":
+		return health(args)
 	case "version", "--version", "-v":
 		fmt.Println("pktfwd", version)
 		return nil
