@@ -319,6 +319,7 @@ type WatchdogStatus struct {
 	Verdict  string     `json:"verdict"`
 	Reason   string     `json:"reason,omitempty"`
 	At       *time.Time `json:"at,omitempty"`
+	Since    *time.Time `json:"since,omitempty"`        // when the evidence began
 	Restarts int        `json:"restarts"`               // forwarder restarts it caused
 	Last     *Verdict   `json:"last_verdict,omitempty"` // the latest one acted upon
 }
@@ -360,8 +361,8 @@ func (w *watchdog) snapshot() *RadioStats {
 	case !w.rules.enabled:
 		r.Watchdog.Verdict = verdictOff
 	case w.verdict != nil:
-		at := w.verdict.At.UTC()
-		r.Watchdog.Verdict, r.Watchdog.Reason, r.Watchdog.At = w.verdict.Rule, w.verdict.Reason, &at
+		at, since := w.verdict.At.UTC(), w.verdict.Since.UTC()
+		r.Watchdog.Verdict, r.Watchdog.Reason, r.Watchdog.At, r.Watchdog.Since = w.verdict.Rule, w.verdict.Reason, &at, &since
 	}
 	return r
 }

@@ -215,3 +215,32 @@ func TestStatInterval(t *testing.T) {
 		t.Errorf("broken file: got %s, %v, want 30s and an error naming the file", d, err)
 	}
 }
+
+// BenchmarkObserve is the watchdog's cost per statistics block as the
+// supervisor pays it: every line of a real SX1302 block (with the log lines
+// of other threads around it) through observe, under the lock, with totals
+// and all rules. One op is one block.
+func BenchmarkObserve(b *testing.B) {
+	data, err := os.ReadFile("../stats/testdata/sx1302-lora-net-2.1.0-simhal.txt")
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	w := newWatchdog()
+	w.begin(watchRules{enabled: true, statInterval: time.Second, counter: true, noAck: time.Hour, noRx: time.Hour}, time.Now())
+	defer w.end()
+	now := time.Now()
+	before := w.snapshot().Total.Blocks
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := 0; n < b.N; {
+		for _, l := range lines {
+			w.observe(l, now)
+		}
+		n += 5 // the capture holds 5 blocks
+	}
+	b.StopTimer()
+	if got := w.snapshot().Total.Blocks - before; got < uint64(b.N) {
+		b.Fatalf("counted %d blocks, want at least %d", got, b.N)
+	}
+}

@@ -22,9 +22,13 @@ const statEvery = 250 * time.Millisecond
 // watchHarness is a harness whose simulated forwarder prints a statistics
 // block every statEvery and behaves as mode says, with the watchdog on.
 func watchHarness(t testing.TB, mode string) (*harness, *concentrator.SimRecorder) {
+	return watchHarnessEvery(t, mode, statEvery)
+}
+
+func watchHarnessEvery(t testing.TB, mode string, every time.Duration) (*harness, *concentrator.SimRecorder) {
 	h := newHarness(t)
 	h.cfg.RegionOverride = "EU868"
-	h.cfg.GlobalConfOverlay = fmt.Sprintf(`{"gateway_conf":{"stat_interval":%g}}`, statEvery.Seconds())
+	h.cfg.GlobalConfOverlay = fmt.Sprintf(`{"gateway_conf":{"stat_interval":%g}}`, every.Seconds())
 	h.cfg.Watchdog = true
 	h.opt.StopGrace = 300 * time.Millisecond
 	rec := &concentrator.SimRecorder{}
