@@ -14,10 +14,9 @@ import (
 // run feeds a watchdog blocks at chosen times, as a forwarder would print
 // them.
 type run struct {
-	t   *testing.T
-	w   *watchdog
-	at  time.Time
-	cnt uint32
+	t  *testing.T
+	w  *watchdog
+	at time.Time
 }
 
 func newRun(t *testing.T, r watchRules) *run {
