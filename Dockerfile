@@ -74,4 +74,8 @@ ENV ROOT_DIR=/opt \
 	STATUS_FILEPATH=/var/pktfwd/status.json
 VOLUME /var/pktfwd
 STOPSIGNAL SIGTERM
+# Healthy only while a forwarder runs and its statistics are fresh and
+# pass the watchdog (see `pktfwd health`); the start period covers the
+# wait before the first start and the first stat interval.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=2m --retries=3 CMD ["/usr/local/bin/pktfwd", "health"]
 ENTRYPOINT ["/usr/local/bin/pktfwd"]

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"net"
 	"reflect"
 	"strings"
 	"time"
@@ -64,6 +65,11 @@ type Config struct {
 	LoraPktFwdAfterSuccessSleepSeconds float64 `envconfig:"LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS" default:"30" desc:"status refresh interval while running"`
 	LoraPktFwdAfterFailureSleepSeconds float64 `envconfig:"LORA_PKT_FWD_AFTER_FAILURE_SLEEP_SECONDS" default:"2" desc:"first restart back-off (doubles up to 60 s)"`
 
+	Watchdog             bool    `envconfig:"WATCHDOG" default:"true" desc:"restart a forwarder that runs but forwards nothing; false turns it off"`
+	WatchdogNoAckSeconds float64 `envconfig:"WATCHDOG_NO_ACK_SECONDS" default:"300" desc:"restart when PUSH_DATA went unacknowledged this long (0: off)"`
+	WatchdogNoRxSeconds  float64 `envconfig:"WATCHDOG_NO_RX_SECONDS" default:"0" desc:"restart when no radio packet arrived this long (0: off; quiet sites exist)"`
+	MetricsAddr          string  `envconfig:"METRICS_ADDR" desc:"serve /metrics (Prometheus) and /healthz here, e.g. :9102 (off when empty)"`
+
 	LogLevel  string `envconfig:"LOGLEVEL" default:"DEBUG" desc:"TRACE, DEBUG, INFO, WARNING (WARN), ERROR, CRITICAL (FATAL); any case"`
 	LogFormat string `envconfig:"LOG_FORMAT" default:"text" desc:"text or json"`
 
@@ -124,6 +130,11 @@ func (c Config) Validate() error {
 	if c.GatewayEUI != "" {
 		if _, err := configs.ParseEUI(c.GatewayEUI); err != nil {
 			add("GATEWAY_EUI", err.Error())
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			add("METRICS_ADDR", "want host:port or :port, e.g. :9102")
 		}
 	}
 	if c.ServerAddress == "" {

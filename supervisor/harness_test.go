@@ -46,7 +46,7 @@ type event struct {
 }
 
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	cfg  supervisor.Config
 	opt  supervisor.Options
@@ -64,7 +64,7 @@ type harness struct {
 
 // newHarness prepares a supervisor on a simulated SX1302 with short timings;
 // edit h.cfg and h.opt before h.start().
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	dir := t.TempDir()
 	h := &harness{t: t, dir: dir, changed: make(chan struct{}, 1)}
 	for _, d := range []string{"root", "var", "sx1302"} {

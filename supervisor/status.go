@@ -43,6 +43,8 @@ type Status struct {
 	LastError    string     `json:"last_error,omitempty"`
 	Version      string     `json:"version"`
 	UpdatedAt    time.Time  `json:"updated_at"`
+
+	Radio *RadioStats `json:"radio,omitempty"` // statistics and watchdog (watchdog.go)
 }
 
 // statusFiles writes diagnostics and status.json atomically. diagnostics

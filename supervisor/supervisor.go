@@ -70,6 +70,7 @@ type Supervisor struct {
 	logged    map[string]string // key → last message logged, to log each problem once (loop only)
 	lastStart time.Time         // of the last forwarder
 	current   *process          // the last forwarder started (loop only)
+	wd        *watchdog         // reads the forwarder's statistics and judges it (watchdog.go)
 }
 
 // New checks cfg and prepares a supervisor; nothing is opened yet.
@@ -97,6 +98,7 @@ func New(cfg Config, opt Options) (*Supervisor, error) {
 		reload: make(chan struct{}, 1),
 		lines:  opt.Lines,
 		logged: map[string]string{}, filesLogged: map[string]string{},
+		wd:     newWatchdog(),
 	}
 	s.status = Status{Version: opt.Version, Bus: hw.Where()}
 	if os.Getpid() == 1 && !opt.NoReap {
@@ -147,6 +149,10 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			defer wg.Done()
 			s.reaper.run(ctx)
 		}()
+	}
+	if s.cfg.MetricsAddr != "" {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.serveMetrics(ctx) }()
 	}
 	if !sleepCtx(ctx, Seconds(s.cfg.AwaitSystemSleepSeconds)) {
 		return nil
@@ -401,8 +407,10 @@ func (s *Supervisor) launch(ctx context.Context, region regionUpdate) (*process,
 	}
 	env := forwarderEnv(os.Environ(), s.opt.Env)
 	fwdLog := s.log.WithField("source", "lora_pkt_fwd")
-	proc, err := startProcess(path, s.cfg.RootDir, env, func(line string) { fwdLog.Info(line) }, s.reaper)
+	s.watchForwarder()
+	proc, err := startProcess(path, s.cfg.RootDir, env, func(line string) { fwdLog.Info(line); s.wd.feed(line) }, s.reaper)
 	if err != nil {
+		s.wd.end()
 		return nil, err
 	}
 	now := time.Now().UTC()
@@ -445,12 +453,17 @@ func (s *Supervisor) supervise(ctx context.Context, proc *process, region region
 	var pending *regionUpdate // a region to switch to, not yet applied
 	reload := false
 	started := false
+	defer s.wd.end()
 	for {
 		try := false
 		select {
 		case <-ctx.Done():
 			s.stopForwarder(proc, "shutting down")
 			return outcome{kind: stopped}
+		case <-s.wd.notify: // a statistics block or a watchdog verdict
+			if s.watchdogRestart(ctx, proc) {
+				return outcome{kind: exited}
+			}
 		case <-proc.done:
 			s.exited(proc, region)
 			return outcome{kind: exited, ranQuickly: !started}

@@ -20,8 +20,8 @@ import (
 
 // demo runs the real supervisor loop in a temporary directory, on a
 // simulated SX1303 and reset lines, with this binary as a simulated
-// lora_pkt_fwd. It shows detection, rendering, a start, a region change
-// and a crash with its restart, then exits 0.
+// lora_pkt_fwd. It shows detection, rendering, a start, a region change,
+// a crash with its restart and a watchdog recovery, then exits 0.
 func demoCommand(fs *flag.FlagSet) action {
 	keep := fs.Bool("keep", false, "keep the temporary directory for a look at the files")
 	level := fs.String("log", "info", "log level")
@@ -56,9 +56,10 @@ func demo(ctx context.Context, keep bool, level string) error {
 	chip := concentrator.NewSimCoreCell(0x12, 0x03, 0x0016C001FF1E2D3C, true)
 	sup, err := supervisor.New(cfg, supervisor.Options{
 		Log: log, Version: version,
-		Lines:   &concentrator.Lines{Reset: rec.Line("reset"), PowerEn: rec.Line("power-enable"), SX1261: rec.Line("sx1261-reset"), Step: 20 * time.Millisecond},
-		OpenSPI: func() (spi.Conn, io.Closer, error) { return chip, io.NopCloser(nil), nil },
-		Env:     []string{"PKTFWD_SIMULATED_FORWARDER=1"},
+		Lines:     &concentrator.Lines{Reset: rec.Line("reset"), PowerEn: rec.Line("power-enable"), SX1261: rec.Line("sx1261-reset"), Step: 20 * time.Millisecond},
+		OpenSPI:   func() (spi.Conn, io.Closer, error) { return chip, io.NopCloser(nil), nil },
+		Env:       []string{"PKTFWD_SIMULATED_FORWARDER=1"},
+		StopGrace: time.Second,
 		OnStatus: func(s supervisor.Status) {
 			select {
 			case statuses <- s:
@@ -99,6 +100,8 @@ func demoConfig(dir string) supervisor.Config {
 		ServerAddress: "127.0.0.1", ServerPortUp: 1680, ServerPortDown: 1680,
 		LoraPktFwdBeforeCheckSleepSeconds: 1, LoraPktFwdAfterSuccessSleepSeconds: 30, LoraPktFwdAfterFailureSleepSeconds: 1,
 		LogLevel: "info", LogFormat: "text",
+		// A statistics block every second, so the watchdog acts within seconds.
+		GlobalConfOverlay: `{"gateway_conf":{"stat_interval":1}}`, Watchdog: true,
 	}
 }
 
@@ -150,6 +153,31 @@ func demoScript(ctx context.Context, cfg supervisor.Config, statuses <-chan supe
 		return err
 	}
 	say("restarted after the crash: pid %d, restarts %d, last exit %s", s.PID, s.Restarts, s.LastExit)
+	return demoWatchdog(s, waitFor, say)
+}
+
+// demoWatchdog hangs the forwarder's radio thread: it stays alive, but its
+// statistics blocks stop, and the watchdog restarts it.
+func demoWatchdog(s supervisor.Status, waitFor func(string, func(supervisor.Status) bool) (supervisor.Status, error), say func(string, ...any)) error {
+	if s, err := waitFor("a statistics block", func(s supervisor.Status) bool { return s.Radio != nil && s.Radio.Watchdog.Verdict == "ok" }); err == nil {
+		r := s.Radio
+		say("statistics every %gs: %d packets received, %.0f%% of PUSH_DATA acknowledged so far; watchdog %s", r.StatIntervalSecs, r.Total.Received, r.Total.PushAckPct, r.Watchdog.Verdict)
+	}
+	say("the forwarder's radio hangs (SIGUSR2): the process stays alive, ignores SIGTERM, and prints no more statistics")
+	if err := syscall.Kill(s.PID, syscall.SIGUSR2); err != nil {
+		return err
+	}
+	v, err := waitFor("the watchdog", func(s supervisor.Status) bool {
+		return s.Radio != nil && s.Radio.Watchdog.Verdict == supervisor.RuleStalled
+	})
+	if err != nil {
+		return err
+	}
+	say("watchdog verdict %s: %s", v.Radio.Watchdog.Verdict, v.Radio.Watchdog.Reason)
+	if s, err = waitFor("the recovery", func(s supervisor.Status) bool { return s.State == supervisor.StateRunning && s.Restarts == 2 }); err != nil {
+		return err
+	}
+	say("recovered: the hung forwarder was killed, the chip reset, and a new one runs (pid %d, last exit %s)", s.PID, s.LastExit)
 	return nil
 }
 

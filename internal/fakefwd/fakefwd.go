@@ -15,8 +15,17 @@
 //	grandchild      start a child that sleeps, then exit 1
 //	setsid-child:D  start a child in a new session that keeps the terminal
 //	                open, run for D, then exit 1
+//	stall[:D]       after D (0), stop in the middle of a stat block and
+//	                ignore SIGTERM, as a forwarder whose chip hangs
+//	freeze-counter[:D]   the SX1302 counter stops moving after D
+//	counter-unknown[:D]  the SX1302 counter reads unknown after D
+//	noack           no PUSH_DATA or PULL_DATA is acknowledged
+//	silent          no radio packet is received
 //
-// SIGUSR1 makes a running forwarder die by SIGSEGV.
+// While running it prints a statistics block of its family (SX1302 when
+// the config has SX130x_conf, else SX1301) every gateway_conf.stat_interval
+// seconds (30 without it), with the real forwarders' formats.
+// SIGUSR1 makes a running forwarder die by SIGSEGV; SIGUSR2 makes it stall.
 package fakefwd
 
 import (
@@ -53,7 +62,7 @@ func Main() int {
 	}
 	fmt.Fprintln(out, "*** Packet Forwarder (simulated by pktfwd) ***")
 	fmt.Fprintln(out, "INFO: found configuration file global_conf.json, parsing it")
-	coreCell, code := readConfig(out)
+	coreCell, statEvery, code := readConfig(out)
 	if code != 0 {
 		return code
 	}
@@ -105,7 +114,10 @@ func Main() int {
 		d, _ := time.ParseDuration(arg)
 		deadline = time.After(d)
 	}
-	stat := time.NewTicker(10 * time.Second)
+	stallNow := make(chan os.Signal, 1)
+	signal.Notify(stallNow, syscall.SIGUSR2)
+	sim := newRadio(mode, arg, coreCell, statEvery)
+	stat := time.NewTicker(statEvery)
 	for {
 		select {
 		case <-deadline:
@@ -116,8 +128,13 @@ func Main() int {
 			flushIfTerminal(out)
 			dieBy("SEGV")
 			return 3
+		case <-stallNow:
+			sim.stallAt = time.Now()
 		case <-stat.C:
-			fmt.Fprintln(out, "INFO: [main] report: 0 packets received, 0 sent")
+			if sim.stat(out) {
+				flushIfTerminal(out)
+				stall(sigs)
+			}
 			flushIfTerminal(out)
 		case s := <-sigs:
 			fmt.Fprintf(out, "INFO: %s received, exiting packet forwarder program\n", s)
@@ -185,8 +202,9 @@ type channel struct {
 }
 
 // readConfig parses ./global_conf.json as the real builds do and prints
-// the radios and channels; a non-zero code means exit.
-func readConfig(out io.Writer) (coreCell bool, code int) {
+// the radios and channels; a non-zero code means exit. It returns the
+// stat interval too (SX1301: local_conf.json may override it).
+func readConfig(out io.Writer) (coreCell bool, statEvery time.Duration, code int) {
 	b, err := os.ReadFile("global_conf.json")
 	var doc map[string]json.RawMessage
 	if err == nil {
@@ -194,14 +212,14 @@ func readConfig(out io.Writer) (coreCell bool, code int) {
 	}
 	if err != nil {
 		fmt.Fprintln(out, "ERROR: global_conf.json is not a valid JSON file")
-		return false, 1
+		return false, 0, 1
 	}
 	section, ok := doc["SX130x_conf"]
 	coreCell = ok
 	if !ok {
 		if section, ok = doc["SX1301_conf"]; !ok {
 			fmt.Fprintln(out, "INFO: global_conf.json does not contain a JSON object named SX130x_conf")
-			return false, 1
+			return false, 0, 1
 		}
 	}
 	var conf map[string]json.RawMessage
@@ -221,14 +239,28 @@ func readConfig(out io.Writer) (coreCell bool, code int) {
 		}
 		if c.Radio < 0 || c.Radio > 1 || c.IF < -800000 || c.IF > 800000 {
 			fmt.Fprintf(out, "ERROR: invalid configuration for Lora multi-SF channel %d\n", i)
-			return coreCell, 1
+			return coreCell, 0, 1
 		}
 		fmt.Fprintf(out, "INFO: Lora multi-SF channel %d>  radio %d, IF %d Hz, 125 kHz bw, SF 5 to 12 (%.4g MHz)\n", i, c.Radio, c.IF, float64(radios[c.Radio].Freq+c.IF)/1e6)
 	}
 	var gw struct {
-		ID string `json:"gateway_ID"`
+		ID           string   `json:"gateway_ID"`
+		StatInterval *float64 `json:"stat_interval"`
 	}
 	json.Unmarshal(doc["gateway_conf"], &gw)
 	fmt.Fprintf(out, "INFO: gateway MAC address is configured to %s\n", gw.ID)
-	return coreCell, 0
+	if !coreCell {
+		var local struct {
+			Gateway json.RawMessage `json:"gateway_conf"`
+		}
+		if b, err := os.ReadFile("local_conf.json"); err == nil && json.Unmarshal(b, &local) == nil && local.Gateway != nil {
+			json.Unmarshal(local.Gateway, &gw)
+		}
+	}
+	statEvery = 30 * time.Second
+	if gw.StatInterval != nil && *gw.StatInterval > 0 {
+		statEvery = time.Duration(*gw.StatInterval * float64(time.Second))
+	}
+	fmt.Fprintf(out, "INFO: statistics display interval is configured to %g seconds\n", statEvery.Seconds())
+	return coreCell, statEvery, 0
 }
