@@ -16,8 +16,9 @@ import (
 	"pktfwd/supervisor"
 )
 
-// statEvery is the simulated forwarder's stat interval in these tests.
-const statEvery = 250 * time.Millisecond
+// statEvery is the simulated forwarder's stat interval in these tests: the
+// least the forwarders accept (a whole number of seconds).
+const statEvery = time.Second
 
 // watchHarness is a harness whose simulated forwarder prints a statistics
 // block every statEvery and behaves as mode says, with the watchdog on.
@@ -49,7 +50,7 @@ func blocks(n uint64) func(event) bool {
 }
 
 func TestWatchdog_restartsStalledForwarder(t *testing.T) {
-	h, rec := watchHarness(t, "stall:0.6s")
+	h, rec := watchHarness(t, "stall:1.5s")
 	h.start()
 	first, i := h.wait("the first run", 0, h.running("EU868_A"))
 	e, i := h.wait("a stalled verdict", i, verdict(supervisor.RuleStalled))
@@ -106,7 +107,7 @@ func countEdges(rec *concentrator.SimRecorder, line string, value int) int {
 }
 
 func TestWatchdog_wedgedConcentrator(t *testing.T) {
-	for _, mode := range []string{"freeze-counter:0.6s", "counter-unknown:0.6s"} {
+	for _, mode := range []string{"freeze-counter:1.5s", "counter-unknown:1.5s"} {
 		t.Run(mode, func(t *testing.T) {
 			h, _ := watchHarness(t, mode)
 			h.start()
@@ -146,7 +147,7 @@ func TestWatchdog_offLeavesForwarderAlone(t *testing.T) {
 	h, _ := watchHarness(t, "counter-unknown:0s")
 	h.cfg.Watchdog = false
 	h.start()
-	e, _ := h.wait("8 blocks", 0, blocks(8))
+	e, _ := h.wait("5 blocks", 0, blocks(5))
 	if e.Radio.Watchdog.Verdict != "off" || e.Restarts != 0 || !e.Radio.CounterUnknown {
 		t.Errorf("with WATCHDOG=false: verdict %q, restarts %d, counter unknown %v; want off, 0, true", e.Radio.Watchdog.Verdict, e.Restarts, e.Radio.CounterUnknown)
 	}

@@ -47,7 +47,7 @@ func pktfwd(t *testing.T, env []string, args ...string) (stdout, stderr string, 
 var documented = map[string][]string{
 	"run": nil, "demo": {"-keep", "-log"}, "detect": {"-spi", "-variant", "-json"},
 	"render":  {"-region", "-chip", "-spi", "-usb", "-eui", "-server", "-port", "-out", "-overlay"},
-	"regions": nil, "variants": nil, "reset": nil, "version": nil, "help": nil,
+	"regions": nil, "variants": nil, "reset": nil, "health": nil, "version": nil, "help": nil,
 }
 
 func TestCLI_HelpListsEveryCommandAndFlag(t *testing.T) {
