@@ -13,39 +13,6 @@ import (
 	"pktfwd/concentrator"
 )
 
-// Every row of hm-pyhelper's table, written out: name, bus, reset.
-var variantRows = `nebra-indoor1 spidev1.2 38; nebra-outdoor1 spidev1.2 38; nebra-outdoor2 spidev32766.0 149;
-nebra-light1 spidev1.2 22; NEBHNT-LGT-ZX spidev1.2 22; nebra-light2 spidev0.0 415; nebra-light3 spidev1.2 4;
-NEBHNT-BBB spidev1.0 60; NEBHNT-PBB spidev1.2 60; nebra-indoor2 spidev32766.0 149; NEBHNT-HHTK spidev2.0 167;
-rak-fl1 spidev0.0 25; helium-fl1 spidev0.0 25; sensecap-fl1 spidev0.0 17; pantherx1-fl1 spidev0.0 23;
-finestra-fl1 spidev0.0 17; pisces-fl1 spidev0.0 23; controllino-fl1 spidev0.0 4; DIY-PISLGH spidev0.0 22;
-DIY-RAK2287 spidev0.0 17; linxdot-fl1 spidev0.0 17; linxdot-rk3566-fl1 spidev0.0 17; pycom-fl1 spidev0.0 23;
-syncrobit-fl1 spidev0.0 17; syncrobit-rkcm3-fl1 spidev0.0 17; cotx-fl1 spidev0.0 22; risinghf-fl1 spidev1.0 38;
-midas-fl1 spidev0.0 17; bobcat-px30 spidev1.0 104; bobcat-rk3566 spidev5.0 149; heltec-fl1 spidev32766.0 2;
-NEBHNT-IN1 spidev1.2 38; Indoor spidev1.2 38; NEBHNT-OUT1 spidev1.2 38; Outdoor spidev1.2 38;
-NEBHNT-LGT-ZS spidev1.2 22; NEBHNT-HHRK4 spidev32766.0 149; NEBHNT-HHRK4-OUT spidev32766.0 149;
-NEBHNT-HHRPI spidev0.0 22; NEBHNT-HHRPL spidev0.0 22; NEBHNT-HHTK2 spidev2.0 167; COMP-RAKHM spidev0.0 25;
-COMP-HELIUM spidev0.0 25; COMP-SENSECAPM1 spidev0.0 17; COMP-FINESTRA spidev0.0 17; COMP-PISCESP100 spidev0.0 23`
-
-func TestResolve_EveryVariant(t *testing.T) {
-	rows := strings.Split(strings.ReplaceAll(variantRows, "\n", " "), ";")
-	if len(rows) != len(concentrator.Variants()) {
-		t.Errorf("%d rows written, table has %d", len(rows), len(concentrator.Variants()))
-	}
-	for _, row := range rows {
-		f := strings.Fields(row)
-		h, errs := concentrator.Resolve(concentrator.Settings{Variant: f[0]})
-		if len(errs) > 0 {
-			t.Errorf("%s: %v", f[0], errs)
-			continue
-		}
-		reset, _ := strconv.Atoi(f[2])
-		if h.Bus.Name() != f[1] || h.Reset == nil || h.Reset.Global != reset {
-			t.Errorf("%s: got %s reset %v, want %s %d", f[0], h.Bus.Name(), h.Reset, f[1], reset)
-		}
-	}
-}
-
 func TestResolve_Overrides(t *testing.T) {
 	h, errs := concentrator.Resolve(concentrator.Settings{Variant: "COMP-RAKHM", SPIBus: "spidev1.0", ResetPin: "22",
 		PowerEnGPIO: "gpiochip0:23", SX1261ResetGPIO: "SX1261_RST"})
