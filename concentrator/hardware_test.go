@@ -209,3 +209,84 @@ func TestSPIErrors(t *testing.T) {
 		t.Errorf("chip JSON %s", c)
 	}
 }
+
+// TestResolve_ResetPrecedence: RESET_GPIO, then RESET_PIN, then hm-pktfwd's
+// CONCENTRATOR_RESET_PIN_OVERRIDE, then the variant's RESET.
+func TestResolve_ResetPrecedence(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    concentrator.Settings
+		want concentrator.LineSpec
+	}{
+		{"variant", concentrator.Settings{Variant: "COMP-RAKHM"}, concentrator.LineSpec{Global: 25}},
+		{"override wins over the variant", concentrator.Settings{Variant: "COMP-RAKHM", ResetPinOverride: "23"}, concentrator.LineSpec{Global: 23}},
+		{"RESET_PIN wins over the override", concentrator.Settings{Variant: "COMP-RAKHM", ResetPinOverride: "23", ResetPin: "17"}, concentrator.LineSpec{Global: 17}},
+		{"RESET_GPIO wins over all", concentrator.Settings{Variant: "COMP-RAKHM", ResetPinOverride: "23", ResetPin: "17", ResetGPIO: "gpiochip1:4"},
+			concentrator.LineSpec{Chip: "gpiochip1", Offset: 4}},
+		{"override without a variant", concentrator.Settings{SPIBus: "spidev0.0", ResetPinOverride: "23"}, concentrator.LineSpec{Global: 23}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, errs := concentrator.Resolve(tc.s)
+			if len(errs) > 0 || h.Reset == nil || *h.Reset != tc.want {
+				t.Errorf("reset %v, %v; want %v", h.Reset, errs, tc.want)
+			}
+		})
+	}
+	h, errs := concentrator.Resolve(concentrator.Settings{Variant: "COMP-RAKHM", SX125xResetPinOverride: "22"})
+	if len(errs) > 0 || h.SX125x == nil || *h.SX125x != (concentrator.LineSpec{Global: 22}) {
+		t.Errorf("SX125x %v, %v", h.SX125x, errs)
+	}
+}
+
+// TestResolve_ErrorsNameTheVariableSet: every reset error names the
+// variable that holds the bad value, never one the user did not set.
+func TestResolve_ErrorsNameTheVariableSet(t *testing.T) {
+	for _, tc := range []struct {
+		s         concentrator.Settings
+		want, not string
+	}{
+		{concentrator.Settings{Variant: "COMP-RAKHM", ResetPin: "-1"}, `RESET_PIN`, "RESET_GPIO"},
+		{concentrator.Settings{Variant: "COMP-RAKHM", ResetPin: "x"}, `RESET_PIN="x"`, "RESET_GPIO:"},
+		{concentrator.Settings{Variant: "COMP-RAKHM", ResetGPIO: "gpiochipX:1"}, "RESET_GPIO", "RESET_PIN"},
+		{concentrator.Settings{Variant: "COMP-RAKHM", ResetPinOverride: "-5"}, "CONCENTRATOR_RESET_PIN_OVERRIDE", "RESET_GPIO"},
+		{concentrator.Settings{Variant: "COMP-RAKHM", ResetPinOverride: "GPIO5"}, "CONCENTRATOR_RESET_PIN_OVERRIDE", "RESET_GPIO:"},
+		{concentrator.Settings{Variant: "COMP-RAKHM", SX125xResetPinOverride: "-2"}, "SX125x_RESET_PIN_OVERRIDE", "RESET_GPIO"},
+	} {
+		_, errs := concentrator.Resolve(tc.s)
+		if len(errs) != 1 || !strings.Contains(errs[0].Error(), tc.want) || strings.Contains(errs[0].Error(), tc.not) {
+			t.Errorf("%+v: got %v, want one error naming %s and not %s", tc.s, errs, tc.want, tc.not)
+		}
+	}
+}
+
+func TestLines_SX125xPulsedAfterReset(t *testing.T) {
+	for _, tc := range []struct {
+		coreCell bool
+		want     string
+	}{
+		{false, "reset=1 reset=0 sx125x=1 sx125x=0"},
+		{true, "power=1 reset=1 reset=0 sx125x=1 sx125x=0"},
+	} {
+		rec := &concentrator.SimRecorder{}
+		ls := &concentrator.Lines{Reset: rec.Line("reset"), PowerEn: rec.Line("power"), SX125x: rec.Line("sx125x"), Step: time.Microsecond}
+		must(t, ls.Start(context.Background(), tc.coreCell))
+		var got []string
+		for _, e := range rec.Edges() {
+			got = append(got, e.Line+"="+strconv.Itoa(e.Value))
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("CoreCell %v: got %s, want %s", tc.coreCell, strings.Join(got, " "), tc.want)
+		}
+		must(t, ls.Stop())
+		if e := rec.Edges(); len(e) < 2 || e[len(e)-2].Line != "reset" || e[len(e)-2].Value != 1 || e[len(e)-1].Line != "sx125x" || e[len(e)-1].Value != 1 {
+			t.Errorf("stop: %+v, want reset and sx125x held high", e[len(e)-2:])
+		}
+		if ls.None() {
+			t.Error("None with lines")
+		}
+		must(t, ls.Close())
+	}
+	if (&concentrator.Lines{SX125x: (&concentrator.SimRecorder{}).Line("x")}).None() {
+		t.Error("an SX125x line alone counts as no lines")
+	}
+}

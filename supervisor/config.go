@@ -24,6 +24,8 @@ type Config struct {
 	ResetGPIO             string `envconfig:"RESET_GPIO" desc:"reset line as gpiochipN:LINE or a line name; wins over RESET_PIN"`
 	PowerEnGPIO           string `envconfig:"POWER_EN_GPIO" desc:"CoreCell power-enable line (gpiochipN:LINE or name)"`
 	SX1261ResetGPIO       string `envconfig:"SX1261_RESET_GPIO" desc:"CoreCell SX1261 reset line (gpiochipN:LINE or name)"`
+	ResetPinOverride      string `envconfig:"CONCENTRATOR_RESET_PIN_OVERRIDE" desc:"hm-pktfwd's reset override, a legacy global GPIO number: wins over VARIANT, loses to RESET_PIN and RESET_GPIO"`
+	SX125xResetPin        string `envconfig:"SX125X_RESET_PIN_OVERRIDE" desc:"hm-pktfwd's extra reset line (SX125x_RESET_PIN_OVERRIDE), a legacy global GPIO number pulsed after the reset"`
 	ConcentratorInterface string `envconfig:"CONCENTRATOR_INTERFACE" default:"spi" desc:"spi or usb"`
 	USBDevice             string `envconfig:"USB_DEVICE" default:"/dev/ttyACM0" desc:"USB concentrator device"`
 	Chip                  string `envconfig:"CHIP" default:"auto" desc:"auto, sx1301, sx1302 or sx1303 (skips the SPI probe)"`
@@ -69,6 +71,7 @@ func (c Config) Hardware() (concentrator.Hardware, []error) {
 	return concentrator.Resolve(concentrator.Settings{
 		Variant: c.Variant, Interface: c.ConcentratorInterface, SPIBus: c.SPIBus, USBDevice: c.USBDevice,
 		ResetPin: c.ResetPin, ResetGPIO: c.ResetGPIO, PowerEnGPIO: c.PowerEnGPIO, SX1261ResetGPIO: c.SX1261ResetGPIO,
+		ResetPinOverride: c.ResetPinOverride, SX125xResetPinOverride: c.SX125xResetPin,
 	})
 }
 
