@@ -45,7 +45,8 @@ type Config struct {
 	SX1301RegionConfigsDir string `envconfig:"SX1301_REGION_CONFIGS_DIR" desc:"a maker's global_conf.json.<REGION> files for SX1301"`
 	SX1302RegionConfigsDir string `envconfig:"SX1302_REGION_CONFIGS_DIR" desc:"a maker's global_conf.json.<REGION> files for SX1302/SX1303"`
 	GlobalConfOverlay      string `envconfig:"GLOBAL_CONF_OVERLAY" desc:"JSON merge patch (RFC 7386) applied to the rendered config"`
-	GatewayEUI             string `envconfig:"GATEWAY_EUI" desc:"16 hex digits (default: concentrator EUI, else MAC of eth0/wlan0)"`
+	GatewayEUI             string `envconfig:"GATEWAY_EUI" desc:"16 hex digits (default: from GATEWAY_EUI_SOURCE)"`
+	GatewayEUISource       string `envconfig:"GATEWAY_EUI_SOURCE" default:"mac" desc:"without GATEWAY_EUI: mac (hm-pktfwd's 0000 + MAC of eth0, else wlan0), chip (the SX1302/SX1303's EUI) or eui64 (MAC with FFFE)"`
 	ServerAddress          string `envconfig:"SERVER_ADDRESS" default:"127.0.0.1" desc:"where the forwarder sends (gateway or multiplexer)"`
 	ServerPortUp           int    `envconfig:"SERVER_PORT_UP" default:"1680" desc:"UDP port for uplinks"`
 	ServerPortDown         int    `envconfig:"SERVER_PORT_DOWN" default:"1680" desc:"UDP port for downlinks"`
@@ -109,6 +110,9 @@ func (c Config) Validate() error {
 	}
 	if c.LoraPktFwdAfterSuccessSleepSeconds == 0 {
 		errs = append(errs, errors.New("LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS=0: want a positive number of seconds"))
+	}
+	if _, err := configs.ParseEUISource(c.GatewayEUISource); err != nil {
+		errs = append(errs, err)
 	}
 	if c.GatewayEUI != "" {
 		if _, err := configs.ParseEUI(c.GatewayEUI); err != nil {

@@ -103,17 +103,21 @@ func (s *Supervisor) detect(ctx context.Context) (concentrator.Chip, uint64, err
 	return chip, eui, nil
 }
 
-// gatewayEUI picks GATEWAY_EUI, else the chip's EUI, else one derived from
-// a network interface's MAC; never zeros. It is logged once.
+// gatewayEUI picks GATEWAY_EUI, else the default of GATEWAY_EUI_SOURCE
+// (hm-pktfwd's 0000 + MAC of eth0/wlan0 unless set otherwise); never zeros.
+// It is logged once.
 func (s *Supervisor) gatewayEUI(chipEUI uint64) (string, error) {
 	eui, from := s.cfg.GatewayEUI, "GATEWAY_EUI"
-	switch {
-	case eui != "":
-	case chipEUI != 0:
-		eui, from = fmt.Sprintf("%016X", chipEUI), "the concentrator's EUI"
-	default:
-		var err error
-		if eui, from, err = configs.EUIFromInterfaces(s.opt.Interfaces...); err != nil {
+	if eui == "" {
+		src, err := configs.ParseEUISource(s.cfg.GatewayEUISource)
+		if err != nil {
+			return "", err
+		}
+		lookup := s.opt.MAC
+		if lookup == nil {
+			lookup = configs.InterfaceMAC
+		}
+		if eui, from, err = configs.DefaultEUI(src, chipEUI, lookup, s.opt.Interfaces); err != nil {
 			return "", err
 		}
 	}

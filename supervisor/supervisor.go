@@ -18,6 +18,7 @@ import (
 	"periph.io/x/conn/v3/spi"
 
 	"pktfwd/concentrator"
+	"pktfwd/configs"
 )
 
 // Options change what production does, for tests, the demo and the
@@ -30,6 +31,7 @@ type Options struct {
 	SysRoot     string                              // "/sys"
 	Env         []string                            // extra environment for the forwarder
 	Interfaces  []string                            // for a MAC-derived EUI; eth0, wlan0
+	MAC         configs.MACLookup                   // nil: the interface's MAC (configs.InterfaceMAC)
 	MaxBackoff  time.Duration                       // 60s
 	StableAfter time.Duration                       // 10m of running resets the back-off
 	StopGrace   time.Duration                       // 5s between SIGTERM and SIGKILL
