@@ -2,6 +2,7 @@ package concentrator_test
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -288,5 +289,24 @@ func TestLines_SX125xPulsedAfterReset(t *testing.T) {
 	}
 	if (&concentrator.Lines{SX125x: (&concentrator.SimRecorder{}).Line("x")}).None() {
 		t.Error("an SX125x line alone counts as no lines")
+	}
+}
+
+func TestHardware_CheckDevice(t *testing.T) {
+	dev := filepath.Join(t.TempDir(), "ttyACM0")
+	usb := concentrator.Hardware{USB: true, USBDevice: dev}
+	if err := usb.CheckDevice(); !errors.Is(err, concentrator.ErrUSBMissing) || !strings.Contains(err.Error(), "USB_DEVICE") {
+		t.Errorf("missing USB device: %v", err)
+	}
+	must(t, os.WriteFile(dev, nil, 0o600))
+	if err := usb.CheckDevice(); err != nil {
+		t.Errorf("present USB device: %v", err)
+	}
+	b, _ := concentrator.ParseBus("spidev99.9")
+	if _, err := os.Stat(b.Path()); err == nil {
+		t.Skip("this machine has /dev/spidev99.9")
+	}
+	if err := (concentrator.Hardware{Bus: b}).CheckDevice(); !errors.Is(err, concentrator.ErrSPIMissing) || !strings.Contains(err.Error(), "/dev/spidev99.9") {
+		t.Errorf("missing SPI device: %v", err)
 	}
 }

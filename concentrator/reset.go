@@ -66,7 +66,7 @@ func (l *Lines) run(ctx context.Context, steps []step) error {
 			continue
 		}
 		if err := s.line.SetValue(s.value); err != nil {
-			return fmt.Errorf("set %s line to %d: %w", s.name, s.value, err)
+			return gpioErr{fmt.Errorf("set the %s line to %d: %w", s.name, s.value, err)}
 		}
 		t := time.NewTimer(d)
 		select {
