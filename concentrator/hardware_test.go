@@ -2,8 +2,8 @@ package concentrator_test
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
