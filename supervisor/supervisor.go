@@ -316,6 +316,9 @@ func (s *Supervisor) launch(ctx context.Context, region regionUpdate) (*process,
 	if err := checkExecutable(path); err != nil {
 		return nil, fmt.Errorf("%w: set %s to the forwarder build for this %s", err, variable, strings.ToUpper(string(s.chip.Model)))
 	}
+	if err := s.checkForwarderBuild(path); err != nil {
+		return nil, err
+	}
 	if !s.lines.None() {
 		if err := s.lines.Start(ctx, s.chip.Model.CoreCell()); err != nil {
 			return nil, fmt.Errorf("reset the concentrator: %w", err)
