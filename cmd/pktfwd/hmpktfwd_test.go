@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -12,6 +13,10 @@ func TestLoadConfig_HmPktfwdResetInputs(t *testing.T) {
 	t.Setenv("VARIANT", "COMP-RAKHM") // reset 25
 	t.Setenv("CONCENTRATOR_RESET_PIN_OVERRIDE", "23")
 	t.Setenv("SX125x_RESET_PIN_OVERRIDE", "22")
+	// loadConfig copies the alias to SX125X_RESET_PIN_OVERRIDE; have it
+	// removed again after the test, or later tests' children inherit it.
+	t.Setenv("SX125X_RESET_PIN_OVERRIDE", "")
+	os.Unsetenv("SX125X_RESET_PIN_OVERRIDE")
 	c, err := loadConfig()
 	if err != nil {
 		t.Fatal(err)
