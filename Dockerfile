@@ -27,7 +27,9 @@ RUN git clone https://github.com/Lora-net/sx1302_hal.git \
 	&& install -D -m 0755 sx1302_hal/packet_forwarder/lora_pkt_fwd /out/sx1302/lora_pkt_fwd
 
 # --- SX1301 forwarder: Lora-net lora_gateway + packet_forwarder. The SPI
-# path is compiled in, so there is one build per bus the variant table uses.
+# path is compiled in, so there is one build per bus the variant table uses,
+# plus plain lora_pkt_fwd, a link to the spidev0.0 build (the name pktfwd
+# falls back to when no lora_pkt_fwd_<bus> exists).
 FROM debian:${DEBIAN}-slim AS sx1301
 ARG LORA_GATEWAY_REF=v5.0.1
 ARG PACKET_FORWARDER_REF=v4.0.1
@@ -45,7 +47,9 @@ RUN set -e; for bus in ${SPI_BUSES}; do \
 		make -C lora_gateway/libloragw clean all; \
 		make -C packet_forwarder/lora_pkt_fwd clean all; \
 		install -D -m 0755 packet_forwarder/lora_pkt_fwd/lora_pkt_fwd "/out/sx1301/lora_pkt_fwd_${bus}"; \
-	done
+	done; \
+	test -x /out/sx1301/lora_pkt_fwd_spidev0.0; \
+	ln -s lora_pkt_fwd_spidev0.0 /out/sx1301/lora_pkt_fwd
 
 # --- pktfwd itself: static, cross-compiled on the build platform.
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-${DEBIAN} AS pktfwd
@@ -63,6 +67,8 @@ FROM debian:${DEBIAN}-slim
 COPY --from=sx1302 /out/sx1302 /opt/sx1302
 COPY --from=sx1301 /out/sx1301 /opt/sx1301
 COPY --from=pktfwd /out/pktfwd /usr/local/bin/pktfwd
+# CA certificates, so that an https Sentry DSN can be verified.
+COPY --from=pktfwd /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 # The SX1302 forwarder runs ./reset_lgw.sh from ROOT_DIR; pktfwd installs
 # it there on start, and it ships here too for running by hand.
 COPY scripts/reset_lgw.sh /opt/reset_lgw.sh

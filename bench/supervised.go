@@ -45,7 +45,7 @@ func newInstance(b binaries, dir, mode string, extraEnv ...string) (*instance, e
 	}
 	in.cmd = exec.Command(b.pktfwd)
 	in.cmd.Env = append(os.Environ(),
-		"CHIP=sx1302", "SPI_BUS=spidev0.0", "GATEWAY_EUI=AA555A0000000001", "ROOT_DIR="+in.root,
+		"CHIP=sx1302", "CONCENTRATOR_INTERFACE=usb", "USB_DEVICE=/dev/null", "GATEWAY_EUI=AA555A0000000001", "ROOT_DIR="+in.root,
 		"REGION_FILEPATH="+in.region, "DIAGNOSTICS_FILEPATH="+in.diag, "STATUS_FILEPATH="+in.status,
 		"SX1302_LORA_PKT_FWD_FILEPATH="+b.forwarder, "AWAIT_SYSTEM_SLEEP_SECONDS=0",
 		"LORA_PKT_FWD_BEFORE_CHECK_SLEEP_SECONDS=0.05", "LORA_PKT_FWD_AFTER_FAILURE_SLEEP_SECONDS=0.05", "LOGLEVEL=warning")

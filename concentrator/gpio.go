@@ -194,7 +194,18 @@ func findOnChip(chip, name string) (int, error) {
 	return c.FindLine(name)
 }
 
-// gpioError words a GPIO failure with its fix; a busy line names its holder.
+// ErrGPIO marks every GPIO failure (chip missing, line busy, permission
+// denied, line unknown), so callers can tell it from an SPI or USB problem.
+var ErrGPIO = errors.New("GPIO problem")
+
+// gpioErr is a worded GPIO failure: errors.Is finds ErrGPIO and the cause.
+type gpioErr struct{ error }
+
+func (e gpioErr) Is(target error) bool { return target == ErrGPIO }
+func (e gpioErr) Unwrap() error        { return errors.Unwrap(e.error) }
+
+// gpioError words a GPIO failure with its fix, naming the chip and line; a
+// busy line names its holder. It is an ErrGPIO.
 func gpioError(spec, chip string, offset int, err error) error {
 	dev := "/dev/" + chip
 	switch {
@@ -206,14 +217,16 @@ func gpioError(spec, chip string, offset int, err error) error {
 			}
 			c.Close()
 		}
-		return fmt.Errorf("GPIO %s (%s line %d) is busy, held by %s: stop it (an old reset_lgw.sh export? `echo N > /sys/class/gpio/unexport`) or pick another line: %w",
+		err = fmt.Errorf("GPIO %s (%s line %d) is busy, held by %s: stop it (an old reset_lgw.sh export? `echo N > /sys/class/gpio/unexport`) or pick another line: %w",
 			spec, chip, offset, holder, err)
 	case errors.Is(err, gpiocdev.ErrPermissionDenied), errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("permission denied on %s for GPIO %s: run as root, add the user to the gpio group, or map the device / run the container privileged: %w", dev, spec, err)
+		err = fmt.Errorf("permission denied on %s for GPIO %s (line %d): run as root, add the user to the gpio group, or map the device / run the container privileged: %w", dev, spec, offset, err)
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%s does not exist (GPIO %s): in a container map it (devices: [%s]); check RESET_GPIO or VARIANT: %w", dev, spec, dev, err)
+		err = fmt.Errorf("%s does not exist (GPIO %s, line %d): in a container map it (devices: [%s]); check RESET_GPIO or VARIANT: %w", dev, spec, offset, dev, err)
 	case errors.Is(err, gpiocdev.ErrNotFound):
-		return fmt.Errorf("GPIO line %s not found on any gpiochip (`gpioinfo` lists the names): %w", spec, err)
+		err = fmt.Errorf("GPIO line %s not found on any gpiochip (`gpioinfo` lists the names): %w", spec, err)
+	default:
+		err = fmt.Errorf("GPIO %s (%s line %d): %w", spec, chip, offset, err)
 	}
-	return fmt.Errorf("GPIO %s: %w", spec, err)
+	return gpioErr{err}
 }

@@ -33,3 +33,21 @@ func TestGPIOErrors(t *testing.T) {
 		}
 	}
 }
+
+// Every GPIO failure is an ErrGPIO, so the supervisor reports it as a GPIO
+// problem, and still wraps its cause.
+func TestGPIOErrors_AreErrGPIO(t *testing.T) {
+	for _, cause := range []error{unix.EBUSY, gpiocdev.ErrPermissionDenied, fs.ErrNotExist, gpiocdev.ErrNotFound, errors.New("odd")} {
+		err := gpioError("gpiochip9:17", "gpiochip9", 17, cause)
+		if !errors.Is(err, ErrGPIO) || !errors.Is(err, cause) {
+			t.Errorf("%v: ErrGPIO %v, cause %v", err, errors.Is(err, ErrGPIO), errors.Is(err, cause))
+		}
+	}
+	_, _, err := RequestLine(LineSpec{Chip: "gpiochip97", Offset: 5}, 0, "")
+	if err == nil {
+		t.Skip("this machine has /dev/gpiochip97")
+	}
+	if !errors.Is(err, ErrGPIO) || !strings.Contains(err.Error(), "/dev/gpiochip97") || !strings.Contains(err.Error(), "line 5") {
+		t.Errorf("missing chip: %v", err)
+	}
+}

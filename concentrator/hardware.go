@@ -18,6 +18,10 @@ type Settings struct {
 	ResetGPIO       string // gpiochipN:LINE or a line name; wins over ResetPin
 	PowerEnGPIO     string
 	SX1261ResetGPIO string
+
+	// hm-pktfwd's reset_lgw.sh inputs (docs/hm-pktfwd.md).
+	ResetPinOverride       string // CONCENTRATOR_RESET_PIN_OVERRIDE: legacy global number, wins over the variant
+	SX125xResetPinOverride string // SX125x_RESET_PIN_OVERRIDE: a line pulsed with the reset
 }
 
 // Hardware is where the concentrator is and which lines control it.
@@ -28,6 +32,7 @@ type Hardware struct {
 	Reset     *LineSpec
 	PowerEn   *LineSpec
 	SX1261    *LineSpec
+	SX125x    *LineSpec // an extra reset line pulsed after Reset
 	Variant   *Variant
 }
 
@@ -69,22 +74,22 @@ func Resolve(s Settings) (Hardware, []error) {
 			h.Bus = b
 		}
 	}
-	reset := s.ResetGPIO
-	if reset == "" {
-		reset = s.ResetPin
-		if _, err := strconv.Atoi(reset); reset != "" && err != nil {
-			errs = append(errs, fmt.Errorf("RESET_PIN=%q: want a global GPIO number such as 17 (or set RESET_GPIO=gpiochipN:LINE)", reset))
-			reset = ""
-		}
-	}
+	reset, resetVar := resetSetting(s)
 	if reset == "" && h.Variant != nil && !h.USB {
-		reset = strconv.Itoa(h.Variant.Reset)
+		reset, resetVar = strconv.Itoa(h.Variant.Reset), "VARIANT"
 	}
 	for _, l := range []struct {
 		name, value string
 		dst         **LineSpec
-	}{{"RESET_GPIO", reset, &h.Reset}, {"POWER_EN_GPIO", s.PowerEnGPIO, &h.PowerEn}, {"SX1261_RESET_GPIO", s.SX1261ResetGPIO, &h.SX1261}} {
+	}{
+		{resetVar, reset, &h.Reset}, {"POWER_EN_GPIO", s.PowerEnGPIO, &h.PowerEn},
+		{"SX1261_RESET_GPIO", s.SX1261ResetGPIO, &h.SX1261}, {"SX125x_RESET_PIN_OVERRIDE", s.SX125xResetPinOverride, &h.SX125x},
+	} {
 		if l.value == "" {
+			continue
+		}
+		if _, err := strconv.Atoi(strings.TrimSpace(l.value)); err != nil && globalOnly(l.name) {
+			errs = append(errs, fmt.Errorf("%s=%q: want a global GPIO number such as 17 (or set RESET_GPIO=gpiochipN:LINE)", l.name, l.value))
 			continue
 		}
 		spec, err := ParseLineSpec(l.value)
@@ -95,6 +100,30 @@ func Resolve(s Settings) (Hardware, []error) {
 		*l.dst = &spec
 	}
 	return h, errs
+}
+
+// globalOnly tells the variables that take only a legacy global GPIO
+// number, as hm-pyhelper's RESET and hm-pktfwd's reset_lgw.sh did.
+func globalOnly(variable string) bool {
+	switch variable {
+	case "RESET_PIN", "CONCENTRATOR_RESET_PIN_OVERRIDE", "SX125x_RESET_PIN_OVERRIDE":
+		return true
+	}
+	return false
+}
+
+// resetSetting picks the reset line the operator set and names its
+// variable: RESET_GPIO, else RESET_PIN, else hm-pktfwd's
+// CONCENTRATOR_RESET_PIN_OVERRIDE. Empty means the variant's.
+func resetSetting(s Settings) (value, variable string) {
+	for _, v := range []struct{ name, value string }{
+		{"RESET_GPIO", s.ResetGPIO}, {"RESET_PIN", s.ResetPin}, {"CONCENTRATOR_RESET_PIN_OVERRIDE", s.ResetPinOverride},
+	} {
+		if v.value != "" {
+			return v.value, v.name
+		}
+	}
+	return "", ""
 }
 
 // Where names the concentrator's device, for logs and status.
@@ -113,7 +142,7 @@ func (h Hardware) RequestLines(sysRoot string, logf func(string)) (*Lines, error
 		spec    *LineSpec
 		initial int
 		dst     *Line
-	}{{h.Reset, 0, &ls.Reset}, {h.PowerEn, 1, &ls.PowerEn}, {h.SX1261, 1, &ls.SX1261}} {
+	}{{h.Reset, 0, &ls.Reset}, {h.PowerEn, 1, &ls.PowerEn}, {h.SX1261, 1, &ls.SX1261}, {h.SX125x, 0, &ls.SX125x}} {
 		if l.spec == nil {
 			continue
 		}

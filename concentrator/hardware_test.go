@@ -3,6 +3,7 @@ package concentrator_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,39 +13,6 @@ import (
 
 	"pktfwd/concentrator"
 )
-
-// Every row of hm-pyhelper's table, written out: name, bus, reset.
-var variantRows = `nebra-indoor1 spidev1.2 38; nebra-outdoor1 spidev1.2 38; nebra-outdoor2 spidev32766.0 149;
-nebra-light1 spidev1.2 22; NEBHNT-LGT-ZX spidev1.2 22; nebra-light2 spidev0.0 415; nebra-light3 spidev1.2 4;
-NEBHNT-BBB spidev1.0 60; NEBHNT-PBB spidev1.2 60; nebra-indoor2 spidev32766.0 149; NEBHNT-HHTK spidev2.0 167;
-rak-fl1 spidev0.0 25; helium-fl1 spidev0.0 25; sensecap-fl1 spidev0.0 17; pantherx1-fl1 spidev0.0 23;
-finestra-fl1 spidev0.0 17; pisces-fl1 spidev0.0 23; controllino-fl1 spidev0.0 4; DIY-PISLGH spidev0.0 22;
-DIY-RAK2287 spidev0.0 17; linxdot-fl1 spidev0.0 17; linxdot-rk3566-fl1 spidev0.0 17; pycom-fl1 spidev0.0 23;
-syncrobit-fl1 spidev0.0 17; syncrobit-rkcm3-fl1 spidev0.0 17; cotx-fl1 spidev0.0 22; risinghf-fl1 spidev1.0 38;
-midas-fl1 spidev0.0 17; bobcat-px30 spidev1.0 104; bobcat-rk3566 spidev5.0 149; heltec-fl1 spidev32766.0 2;
-NEBHNT-IN1 spidev1.2 38; Indoor spidev1.2 38; NEBHNT-OUT1 spidev1.2 38; Outdoor spidev1.2 38;
-NEBHNT-LGT-ZS spidev1.2 22; NEBHNT-HHRK4 spidev32766.0 149; NEBHNT-HHRK4-OUT spidev32766.0 149;
-NEBHNT-HHRPI spidev0.0 22; NEBHNT-HHRPL spidev0.0 22; NEBHNT-HHTK2 spidev2.0 167; COMP-RAKHM spidev0.0 25;
-COMP-HELIUM spidev0.0 25; COMP-SENSECAPM1 spidev0.0 17; COMP-FINESTRA spidev0.0 17; COMP-PISCESP100 spidev0.0 23`
-
-func TestResolve_EveryVariant(t *testing.T) {
-	rows := strings.Split(strings.ReplaceAll(variantRows, "\n", " "), ";")
-	if len(rows) != len(concentrator.Variants()) {
-		t.Errorf("%d rows written, table has %d", len(rows), len(concentrator.Variants()))
-	}
-	for _, row := range rows {
-		f := strings.Fields(row)
-		h, errs := concentrator.Resolve(concentrator.Settings{Variant: f[0]})
-		if len(errs) > 0 {
-			t.Errorf("%s: %v", f[0], errs)
-			continue
-		}
-		reset, _ := strconv.Atoi(f[2])
-		if h.Bus.Name() != f[1] || h.Reset == nil || h.Reset.Global != reset {
-			t.Errorf("%s: got %s reset %v, want %s %d", f[0], h.Bus.Name(), h.Reset, f[1], reset)
-		}
-	}
-}
 
 func TestResolve_Overrides(t *testing.T) {
 	h, errs := concentrator.Resolve(concentrator.Settings{Variant: "COMP-RAKHM", SPIBus: "spidev1.0", ResetPin: "22",
@@ -240,5 +208,105 @@ func TestSPIErrors(t *testing.T) {
 	c, _ := json.Marshal(concentrator.Chip{Model: concentrator.SX1302})
 	if !strings.Contains(string(c), `"model":"sx1302"`) {
 		t.Errorf("chip JSON %s", c)
+	}
+}
+
+// TestResolve_ResetPrecedence: RESET_GPIO, then RESET_PIN, then hm-pktfwd's
+// CONCENTRATOR_RESET_PIN_OVERRIDE, then the variant's RESET.
+func TestResolve_ResetPrecedence(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    concentrator.Settings
+		want concentrator.LineSpec
+	}{
+		{"variant", concentrator.Settings{Variant: "COMP-RAKHM"}, concentrator.LineSpec{Global: 25}},
+		{"override wins over the variant", concentrator.Settings{Variant: "COMP-RAKHM", ResetPinOverride: "23"}, concentrator.LineSpec{Global: 23}},
+		{"RESET_PIN wins over the override", concentrator.Settings{Variant: "COMP-RAKHM", ResetPinOverride: "23", ResetPin: "17"}, concentrator.LineSpec{Global: 17}},
+		{"RESET_GPIO wins over all", concentrator.Settings{Variant: "COMP-RAKHM", ResetPinOverride: "23", ResetPin: "17", ResetGPIO: "gpiochip1:4"},
+			concentrator.LineSpec{Chip: "gpiochip1", Offset: 4}},
+		{"override without a variant", concentrator.Settings{SPIBus: "spidev0.0", ResetPinOverride: "23"}, concentrator.LineSpec{Global: 23}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, errs := concentrator.Resolve(tc.s)
+			if len(errs) > 0 || h.Reset == nil || *h.Reset != tc.want {
+				t.Errorf("reset %v, %v; want %v", h.Reset, errs, tc.want)
+			}
+		})
+	}
+	h, errs := concentrator.Resolve(concentrator.Settings{Variant: "COMP-RAKHM", SX125xResetPinOverride: "22"})
+	if len(errs) > 0 || h.SX125x == nil || *h.SX125x != (concentrator.LineSpec{Global: 22}) {
+		t.Errorf("SX125x %v, %v", h.SX125x, errs)
+	}
+}
+
+// TestResolve_ErrorsNameTheVariableSet: every reset error names the
+// variable that holds the bad value, never one the user did not set.
+func TestResolve_ErrorsNameTheVariableSet(t *testing.T) {
+	for _, tc := range []struct {
+		s         concentrator.Settings
+		want, not string
+	}{
+		{concentrator.Settings{Variant: "COMP-RAKHM", ResetPin: "-1"}, `RESET_PIN`, "RESET_GPIO"},
+		{concentrator.Settings{Variant: "COMP-RAKHM", ResetPin: "x"}, `RESET_PIN="x"`, "RESET_GPIO:"},
+		{concentrator.Settings{Variant: "COMP-RAKHM", ResetGPIO: "gpiochipX:1"}, "RESET_GPIO", "RESET_PIN"},
+		{concentrator.Settings{Variant: "COMP-RAKHM", ResetPinOverride: "-5"}, "CONCENTRATOR_RESET_PIN_OVERRIDE", "RESET_GPIO"},
+		{concentrator.Settings{Variant: "COMP-RAKHM", ResetPinOverride: "GPIO5"}, "CONCENTRATOR_RESET_PIN_OVERRIDE", "RESET_GPIO:"},
+		{concentrator.Settings{Variant: "COMP-RAKHM", SX125xResetPinOverride: "-2"}, "SX125x_RESET_PIN_OVERRIDE", "RESET_GPIO"},
+	} {
+		_, errs := concentrator.Resolve(tc.s)
+		if len(errs) != 1 || !strings.Contains(errs[0].Error(), tc.want) || strings.Contains(errs[0].Error(), tc.not) {
+			t.Errorf("%+v: got %v, want one error naming %s and not %s", tc.s, errs, tc.want, tc.not)
+		}
+	}
+}
+
+func TestLines_SX125xPulsedAfterReset(t *testing.T) {
+	for _, tc := range []struct {
+		coreCell bool
+		want     string
+	}{
+		{false, "reset=1 reset=0 sx125x=1 sx125x=0"},
+		{true, "power=1 reset=1 reset=0 sx125x=1 sx125x=0"},
+	} {
+		rec := &concentrator.SimRecorder{}
+		ls := &concentrator.Lines{Reset: rec.Line("reset"), PowerEn: rec.Line("power"), SX125x: rec.Line("sx125x"), Step: time.Microsecond}
+		must(t, ls.Start(context.Background(), tc.coreCell))
+		var got []string
+		for _, e := range rec.Edges() {
+			got = append(got, e.Line+"="+strconv.Itoa(e.Value))
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("CoreCell %v: got %s, want %s", tc.coreCell, strings.Join(got, " "), tc.want)
+		}
+		must(t, ls.Stop())
+		if e := rec.Edges(); len(e) < 2 || e[len(e)-2].Line != "reset" || e[len(e)-2].Value != 1 || e[len(e)-1].Line != "sx125x" || e[len(e)-1].Value != 1 {
+			t.Errorf("stop: %+v, want reset and sx125x held high", e[len(e)-2:])
+		}
+		if ls.None() {
+			t.Error("None with lines")
+		}
+		must(t, ls.Close())
+	}
+	if (&concentrator.Lines{SX125x: (&concentrator.SimRecorder{}).Line("x")}).None() {
+		t.Error("an SX125x line alone counts as no lines")
+	}
+}
+
+func TestHardware_CheckDevice(t *testing.T) {
+	dev := filepath.Join(t.TempDir(), "ttyACM0")
+	usb := concentrator.Hardware{USB: true, USBDevice: dev}
+	if err := usb.CheckDevice(); !errors.Is(err, concentrator.ErrUSBMissing) || !strings.Contains(err.Error(), "USB_DEVICE") {
+		t.Errorf("missing USB device: %v", err)
+	}
+	must(t, os.WriteFile(dev, nil, 0o600))
+	if err := usb.CheckDevice(); err != nil {
+		t.Errorf("present USB device: %v", err)
+	}
+	b, _ := concentrator.ParseBus("spidev99.9")
+	if _, err := os.Stat(b.Path()); err == nil {
+		t.Skip("this machine has /dev/spidev99.9")
+	}
+	if err := (concentrator.Hardware{Bus: b}).CheckDevice(); !errors.Is(err, concentrator.ErrSPIMissing) || !strings.Contains(err.Error(), "/dev/spidev99.9") {
+		t.Errorf("missing SPI device: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ type Lines struct {
 	Reset   Line // active high
 	PowerEn Line // CoreCell power enable, active high
 	SX1261  Line // CoreCell SX1261 radio reset, active low
+	SX125x  Line // hm-pktfwd's extra reset line (SX125x_RESET_PIN_OVERRIDE), active high, pulsed after Reset
 	Step    time.Duration
 }
 
@@ -23,7 +24,9 @@ const DefaultStep = 100 * time.Millisecond
 
 // None tells whether no reset line is configured (USB modules, boards
 // without one): resets are then skipped.
-func (l *Lines) None() bool { return l == nil || l.Reset == nil && l.PowerEn == nil && l.SX1261 == nil }
+func (l *Lines) None() bool {
+	return l == nil || l.Reset == nil && l.PowerEn == nil && l.SX1261 == nil && l.SX125x == nil
+}
 
 type step struct {
 	line  Line
@@ -36,19 +39,21 @@ type step struct {
 //   - CoreCell (SX1302/SX1303): power-enable high, reset high then low,
 //     SX1261 reset low then high.
 //
-// Each step is followed by Step. ctx ends the sequence early.
+// In both, an SX125x line is pulsed high then low right after the reset
+// pulse, as hm-pktfwd's reset_lgw.sh did. Each step is followed by Step.
+// ctx ends the sequence early.
 func (l *Lines) Start(ctx context.Context, coreCell bool) error {
-	steps := []step{{l.Reset, "reset", 1}, {l.Reset, "reset", 0}}
-	if coreCell {
-		steps = []step{{l.PowerEn, "power-enable", 1}, {l.Reset, "reset", 1}, {l.Reset, "reset", 0},
-			{l.SX1261, "SX1261 reset", 0}, {l.SX1261, "SX1261 reset", 1}}
+	pulse := []step{{l.Reset, "reset", 1}, {l.Reset, "reset", 0}, {l.SX125x, "SX125x reset", 1}, {l.SX125x, "SX125x reset", 0}}
+	if !coreCell {
+		return l.run(ctx, pulse)
 	}
-	return l.run(ctx, steps)
+	steps := append([]step{{l.PowerEn, "power-enable", 1}}, pulse...)
+	return l.run(ctx, append(steps, step{l.SX1261, "SX1261 reset", 0}, step{l.SX1261, "SX1261 reset", 1}))
 }
 
-// Stop holds the chip in reset.
+// Stop holds the chip (and the SX125x line) in reset.
 func (l *Lines) Stop() error {
-	return l.run(context.Background(), []step{{l.Reset, "reset", 1}})
+	return l.run(context.Background(), []step{{l.Reset, "reset", 1}, {l.SX125x, "SX125x reset", 1}})
 }
 
 func (l *Lines) run(ctx context.Context, steps []step) error {
@@ -61,7 +66,7 @@ func (l *Lines) run(ctx context.Context, steps []step) error {
 			continue
 		}
 		if err := s.line.SetValue(s.value); err != nil {
-			return fmt.Errorf("set %s line to %d: %w", s.name, s.value, err)
+			return gpioErr{fmt.Errorf("set the %s line to %d: %w", s.name, s.value, err)}
 		}
 		t := time.NewTimer(d)
 		select {
@@ -80,7 +85,7 @@ func (l *Lines) Close() error {
 		return nil
 	}
 	var errs []error
-	for _, ln := range []Line{l.Reset, l.PowerEn, l.SX1261} {
+	for _, ln := range []Line{l.Reset, l.PowerEn, l.SX1261, l.SX125x} {
 		if ln != nil {
 			errs = append(errs, ln.Close())
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"golang.org/x/sys/unix"
 	"periph.io/x/conn/v3/physic"
 	"periph.io/x/conn/v3/spi"
 	"periph.io/x/host/v3/sysfs"
@@ -59,6 +60,50 @@ func OpenSPI(b Bus) (spi.Conn, io.Closer, error) {
 
 // ErrSPIMissing means the spidev node does not exist (yet).
 var ErrSPIMissing = errors.New("SPI device missing")
+
+// ErrUSBMissing means the USB concentrator's device node does not exist (yet).
+var ErrUSBMissing = errors.New("USB device missing")
+
+// CheckDevice tells whether the concentrator's device node is there and
+// accessible, for when it is not probed (CHIP set, or USB): a missing
+// device is then reported before the forwarder would fail on it.
+func (h Hardware) CheckDevice() error {
+	if h.USB {
+		if err := accessible(h.USBDevice); err != nil {
+			return USBError(h.USBDevice, err)
+		}
+		return nil
+	}
+	if err := accessible(h.Bus.Path()); err != nil {
+		return SPIError(h.Bus, err)
+	}
+	return nil
+}
+
+// accessible checks that path exists and may be read and written, without
+// opening it (opening a tty can toggle its modem lines).
+func accessible(path string) error {
+	if _, err := os.Stat(path); err != nil {
+		return err
+	}
+	if err := unix.Access(path, unix.R_OK|unix.W_OK); err != nil {
+		return &fs.PathError{Op: "access", Path: path, Err: err}
+	}
+	return nil
+}
+
+// USBError words an error on a USB concentrator's device for the person
+// who must fix it.
+func USBError(dev string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: %s does not exist. Plug the concentrator in (a USB CoreCell appears as /dev/ttyACMn: `ls /dev/ttyACM*`), "+
+			"set USB_DEVICE to its node and, in a container, map the device (devices: [%s]): %v", ErrUSBMissing, dev, dev, err)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("permission denied on %s: run as root, add the user to the dialout group, or map the device into the container: %w", dev, err)
+	}
+	return fmt.Errorf("open %s: %w", dev, err)
+}
 
 // SPIError words an error opening the bus for the person who must fix it.
 func SPIError(b Bus, err error) error {

@@ -16,8 +16,10 @@ type Variant struct {
 	Legacy   bool // a name older fleets still set
 }
 
-// variants is derived from NebraLtd/hm-pyhelper hardware_definitions.py:
-// its current names, then the legacy names not among them.
+// variants is derived from NebraLtd/hm-pyhelper hardware_definitions.py
+// (docs/hm-pktfwd.md): its current names, then the legacy names that are
+// neither current nor an alias. concentrator/testdata/variants.json holds
+// that table as reference data; the tests check this one against it.
 var variants = []Variant{
 	{"nebra-indoor1", "Nebra Indoor Hotspot Gen 1", "spidev1.2", 38, false},
 	{"nebra-outdoor1", "Nebra Outdoor Hotspot Gen 1", "spidev1.2", 38, false},
@@ -50,31 +52,66 @@ var variants = []Variant{
 	{"bobcat-px30", "Bobcat PX30 Hotspot (1GB RAM)", "spidev1.0", 104, false},
 	{"bobcat-rk3566", "Bobcat RK3566 Hotspot (2GB RAM)", "spidev5.0", 149, false},
 	{"heltec-fl1", "Heltec HT-M2808 Hotspot", "spidev32766.0", 2, false},
-	{"NEBHNT-IN1", "Nebra Indoor Hotspot Gen 1", "spidev1.2", 38, true},
-	{"Indoor", "Nebra Indoor Hotspot Gen 1", "spidev1.2", 38, true},
-	{"NEBHNT-OUT1", "Nebra Outdoor Hotspot Gen 1", "spidev1.2", 38, true},
-	{"Outdoor", "Nebra Outdoor Hotspot Gen 1", "spidev1.2", 38, true},
-	{"NEBHNT-LGT-ZS", "Nebra Pi 0 Light Hotspot SE", "spidev1.2", 22, true},
-	{"NEBHNT-HHRK4", "Nebra ROCK Pi 4 Indoor", "spidev32766.0", 149, true},
-	{"NEBHNT-HHRK4-OUT", "Nebra ROCK Pi 4 Outdoor", "spidev32766.0", 149, true},
 	{"NEBHNT-HHRPI", "Nebra Hotspot HAT RPi", "spidev0.0", 22, true},
 	{"NEBHNT-HHRPL", "Nebra Hotspot HAT RPi Light", "spidev0.0", 22, true},
 	{"NEBHNT-HHTK2", "Nebra Hotspot HAT Tinkerboard 2", "spidev2.0", 167, true},
-	{"COMP-RAKHM", "RAK Hotspot", "spidev0.0", 25, true},
-	{"COMP-HELIUM", "Helium Hotspot", "spidev0.0", 25, true},
-	{"COMP-SENSECAPM1", "SenseCAP M1", "spidev0.0", 17, true},
-	{"COMP-FINESTRA", "Finestra Miner", "spidev0.0", 17, true},
-	{"COMP-PISCESP100", "Pisces P100", "spidev0.0", 23, true},
 }
 
-// Variants returns the table, current names first.
+// aliases are the old names the latest hm-pyhelper maps onto current ones
+// (alias → current name). An alias resolves exactly like its target.
+var aliases = map[string]string{
+	"Indoor":              "nebra-indoor1",
+	"NEBHNT-IN1":          "nebra-indoor1",
+	"NEBHNT-OUT1":         "nebra-outdoor1",
+	"Outdoor":             "nebra-outdoor1",
+	"NEBHNT-LGT-ZS":       "nebra-light1",
+	"NEBHNT-LGT-RADXA":    "nebra-light2",
+	"NEBHNT-HHRK4":        "nebra-indoor2",
+	"NEBHNT-HHRK4-OUT":    "nebra-outdoor2",
+	"COMP-RAKHM":          "rak-fl1",
+	"COMP-HELIUM":         "helium-fl1",
+	"COMP-SENSECAPM1":     "sensecap-fl1",
+	"COMP-PANTHERX1":      "pantherx1-fl1",
+	"COMP-FINESTRA":       "finestra-fl1",
+	"COMP-PISCESP100":     "pisces-fl1",
+	"COMP-COTX3":          "cotx-fl1",
+	"COMP-CONTROLLINO":    "controllino-fl1",
+	"COMP-LINXDOTCM4":     "linxdot-fl1",
+	"COMP-PYCOM":          "pycom-fl1",
+	"COMP-SYNCROBITCM4":   "syncrobit-fl1",
+	"COMP-MIDAS":          "midas-fl1",
+	"COMP-SYNCROBITRKCM3": "syncrobit-rkcm3-fl1",
+	"COMP-LINXDOTRK3566":  "linxdot-rk3566-fl1",
+	"COMP-RISINGHF":       "risinghf-fl1",
+	"COMP-BOBCATPX30":     "bobcat-px30",
+	"COMP-BOBCATRK3566":   "bobcat-rk3566",
+}
+
+// Variants returns the table, current names first. Aliases are not in it.
 func Variants() []Variant { return append([]Variant(nil), variants...) }
 
-// LookupVariant finds a variant by name, ignoring case. An unknown name is
-// an error listing the closest names.
+// Aliases returns a copy of the alias map (alias → current name).
+func Aliases() map[string]string {
+	m := make(map[string]string, len(aliases))
+	for a, t := range aliases {
+		m[a] = t
+	}
+	return m
+}
+
+// LookupVariant finds a variant by name or alias, ignoring case; an alias
+// gives its target's row. An unknown name is an error listing the closest
+// names.
 func LookupVariant(name string) (Variant, error) {
+	n := strings.TrimSpace(name)
+	for a, t := range aliases {
+		if strings.EqualFold(a, n) {
+			n = t
+			break
+		}
+	}
 	for _, v := range variants {
-		if strings.EqualFold(v.Name, strings.TrimSpace(name)) {
+		if strings.EqualFold(v.Name, n) {
 			return v, nil
 		}
 	}
@@ -91,7 +128,10 @@ func closestVariants(name string, n int) []string {
 	for _, v := range variants {
 		all = append(all, scored{v.Name, distance(strings.ToLower(name), strings.ToLower(v.Name))})
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].d < all[j].d })
+	for a := range aliases {
+		all = append(all, scored{a, distance(strings.ToLower(name), strings.ToLower(a))})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].d < all[j].d || all[i].d == all[j].d && all[i].name < all[j].name })
 	var out []string
 	for _, s := range all[:n] {
 		out = append(out, s.name)

@@ -34,6 +34,8 @@ type Config struct {
 	ResetGPIO             string `envconfig:"RESET_GPIO" desc:"reset line as gpiochipN:LINE or a line name; wins over RESET_PIN"`
 	PowerEnGPIO           string `envconfig:"POWER_EN_GPIO" desc:"CoreCell power-enable line (gpiochipN:LINE or name)"`
 	SX1261ResetGPIO       string `envconfig:"SX1261_RESET_GPIO" desc:"CoreCell SX1261 reset line (gpiochipN:LINE or name)"`
+	ResetPinOverride      string `envconfig:"CONCENTRATOR_RESET_PIN_OVERRIDE" desc:"hm-pktfwd's reset override, a legacy global GPIO number: wins over VARIANT, loses to RESET_PIN and RESET_GPIO"`
+	SX125xResetPin        string `envconfig:"SX125X_RESET_PIN_OVERRIDE" desc:"hm-pktfwd's extra reset line (SX125x_RESET_PIN_OVERRIDE), a legacy global GPIO number pulsed after the reset"`
 	ConcentratorInterface string `envconfig:"CONCENTRATOR_INTERFACE" default:"spi" desc:"spi or usb"`
 	USBDevice             string `envconfig:"USB_DEVICE" default:"/dev/ttyACM0" desc:"USB concentrator device"`
 	Chip                  string `envconfig:"CHIP" default:"auto" desc:"auto, sx1301, sx1302 or sx1303 (skips the SPI probe)"`
@@ -55,7 +57,8 @@ type Config struct {
 	SX1301RegionConfigsDir string `envconfig:"SX1301_REGION_CONFIGS_DIR" desc:"a maker's global_conf.json.<REGION> files for SX1301"`
 	SX1302RegionConfigsDir string `envconfig:"SX1302_REGION_CONFIGS_DIR" desc:"a maker's global_conf.json.<REGION> files for SX1302/SX1303"`
 	GlobalConfOverlay      string `envconfig:"GLOBAL_CONF_OVERLAY" desc:"JSON merge patch (RFC 7386) applied to the rendered config"`
-	GatewayEUI             string `envconfig:"GATEWAY_EUI" desc:"16 hex digits (default: concentrator EUI, else MAC of eth0/wlan0)"`
+	GatewayEUI             string `envconfig:"GATEWAY_EUI" desc:"16 hex digits (default: from GATEWAY_EUI_SOURCE)"`
+	GatewayEUISource       string `envconfig:"GATEWAY_EUI_SOURCE" default:"mac" desc:"without GATEWAY_EUI: mac (hm-pktfwd's 0000 + MAC of eth0, else wlan0), chip (the SX1302/SX1303's EUI) or eui64 (MAC with FFFE)"`
 	ServerAddress          string `envconfig:"SERVER_ADDRESS" default:"127.0.0.1" desc:"where the forwarder sends (gateway or multiplexer)"`
 	ServerPortUp           int    `envconfig:"SERVER_PORT_UP" default:"1680" desc:"UDP port for uplinks"`
 	ServerPortDown         int    `envconfig:"SERVER_PORT_DOWN" default:"1680" desc:"UDP port for downlinks"`
@@ -86,6 +89,7 @@ func (c Config) Hardware() (concentrator.Hardware, []error) {
 	return concentrator.Resolve(concentrator.Settings{
 		Variant: c.Variant, Interface: c.ConcentratorInterface, SPIBus: c.SPIBus, USBDevice: c.USBDevice,
 		ResetPin: c.ResetPin, ResetGPIO: c.ResetGPIO, PowerEnGPIO: c.PowerEnGPIO, SX1261ResetGPIO: c.SX1261ResetGPIO,
+		ResetPinOverride: c.ResetPinOverride, SX125xResetPinOverride: c.SX125xResetPin,
 	})
 }
 
@@ -126,6 +130,9 @@ func (c Config) Validate() error {
 	}
 	if c.LoraPktFwdAfterSuccessSleepSeconds == 0 {
 		add("LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS", "want a positive number of seconds")
+	}
+	if _, err := configs.ParseEUISource(c.GatewayEUISource); err != nil {
+		add("GATEWAY_EUI_SOURCE", err.Error())
 	}
 	if c.GatewayEUI != "" {
 		if _, err := configs.ParseEUI(c.GatewayEUI); err != nil {

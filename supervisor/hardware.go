@@ -2,10 +2,10 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strings"
-
 	"io"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 	"periph.io/x/conn/v3/spi"
@@ -15,8 +15,9 @@ import (
 )
 
 // prepareHardware requests the lines, finds the chip and the gateway EUI,
-// retrying with back-off (state waiting_for_spi) while the devices are
-// missing or silent. It returns false when ctx ended.
+// retrying with back-off while the devices are missing or silent (state
+// waiting_for_gpio, waiting_for_usb or waiting_for_spi, after the device
+// in the way). It returns false when ctx ended.
 func (s *Supervisor) prepareHardware(ctx context.Context) bool {
 	bo := newBackoff(Seconds(s.cfg.LoraPktFwdAfterFailureSleepSeconds), s.opt.MaxBackoff)
 	for {
@@ -28,7 +29,8 @@ func (s *Supervisor) prepareHardware(ctx context.Context) bool {
 		if ctx.Err() != nil {
 			return false
 		}
-		s.update(func(st *Status) { st.State, st.LastError = StateWaitingForSPI, err.Error() })
+		state := s.waitingState(err)
+		s.update(func(st *Status) { st.State, st.LastError = state, err.Error() })
 		s.problem("hardware", err, nil)
 		if !sleepCtx(ctx, bo.next()) {
 			return false
@@ -67,6 +69,31 @@ func (s *Supervisor) tryHardware(ctx context.Context) error {
 	return nil
 }
 
+// waitingState names what the hardware is waiting for: a GPIO fault is a
+// GPIO problem whatever the bus; otherwise the concentrator's device.
+func (s *Supervisor) waitingState(err error) State {
+	switch {
+	case errors.Is(err, concentrator.ErrGPIO):
+		return StateWaitingForGPIO
+	case errors.Is(err, concentrator.ErrUSBMissing), s.hw.USB:
+		return StateWaitingForUSB
+	}
+	return StateWaitingForSPI
+}
+
+// checkDevice makes sure the concentrator's device is there when it is not
+// probed; with Options.OpenSPI, opening that stands for the device.
+func (s *Supervisor) checkDevice() error {
+	if s.hw.USB || s.opt.OpenSPI == nil {
+		return s.hw.CheckDevice()
+	}
+	_, c, err := s.opt.OpenSPI()
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
 // probes tells whether the chip is found by probing (not CHIP, not USB).
 func (s *Supervisor) probes() bool {
 	_, forced, _ := s.cfg.ChipModel()
@@ -76,7 +103,13 @@ func (s *Supervisor) probes() bool {
 // detect finds the chip: CHIP when set, SX1302 family over USB, else a
 // reset and an SPI probe. It also reads the chip EUI where offered.
 func (s *Supervisor) detect(ctx context.Context) (concentrator.Chip, uint64, error) {
-	if m, forced, _ := s.cfg.ChipModel(); forced {
+	m, forced, _ := s.cfg.ChipModel()
+	if forced || s.hw.USB {
+		if err := s.checkDevice(); err != nil {
+			return concentrator.Chip{}, 0, err
+		}
+	}
+	if forced {
 		return concentrator.Chip{Model: m, Decided: "CHIP setting"}, 0, nil
 	}
 	if s.hw.USB {
@@ -103,17 +136,21 @@ func (s *Supervisor) detect(ctx context.Context) (concentrator.Chip, uint64, err
 	return chip, eui, nil
 }
 
-// gatewayEUI picks GATEWAY_EUI, else the chip's EUI, else one derived from
-// a network interface's MAC; never zeros. It is logged once.
+// gatewayEUI picks GATEWAY_EUI, else the default of GATEWAY_EUI_SOURCE
+// (hm-pktfwd's 0000 + MAC of eth0/wlan0 unless set otherwise); never zeros.
+// It is logged once.
 func (s *Supervisor) gatewayEUI(chipEUI uint64) (string, error) {
 	eui, from := s.cfg.GatewayEUI, "GATEWAY_EUI"
-	switch {
-	case eui != "":
-	case chipEUI != 0:
-		eui, from = fmt.Sprintf("%016X", chipEUI), "the concentrator's EUI"
-	default:
-		var err error
-		if eui, from, err = configs.EUIFromInterfaces(s.opt.Interfaces...); err != nil {
+	if eui == "" {
+		src, err := configs.ParseEUISource(s.cfg.GatewayEUISource)
+		if err != nil {
+			return "", err
+		}
+		lookup := s.opt.MAC
+		if lookup == nil {
+			lookup = configs.InterfaceMAC
+		}
+		if eui, from, err = configs.DefaultEUI(src, chipEUI, lookup, s.opt.Interfaces); err != nil {
 			return "", err
 		}
 	}

@@ -63,7 +63,8 @@ func TestRun_ReprobesAfterQuickFailures(t *testing.T) {
 
 func TestRun_USBConcentrator(t *testing.T) {
 	h := newHarness(t)
-	h.cfg.ConcentratorInterface, h.cfg.USBDevice, h.cfg.SPIBus = "usb", "/dev/ttyACM3", ""
+	dev := filepath.Join(h.dir, "ttyACM3") // the device node, created below
+	h.cfg.ConcentratorInterface, h.cfg.USBDevice, h.cfg.SPIBus = "usb", dev, ""
 	h.opt.Lines = nil // no lines configured: nothing requested, resets skipped
 	h.opt.OpenSPI = func() (spi.Conn, io.Closer, error) {
 		t.Error("SPI opened for a USB concentrator")
@@ -71,9 +72,16 @@ func TestRun_USBConcentrator(t *testing.T) {
 	}
 	h.writeRegion("US915")
 	h.start()
-	e, _ := h.wait("running", 0, h.running("US915_SB2"))
+	e, next := h.wait("waiting_for_usb", 0, func(e event) bool { return e.State == supervisor.StateWaitingForUSB })
+	if !strings.Contains(e.LastError, dev+" does not exist") || !strings.Contains(e.LastError, "USB_DEVICE") || e.PID != 0 {
+		t.Errorf("waiting: %q, pid %d", e.LastError, e.PID)
+	}
+	if err := os.WriteFile(dev, nil, 0o600); err != nil { // plugged in
+		t.Fatal(err)
+	}
+	e, _ = h.wait("running", next, h.running("US915_SB2"))
 	g := h.globalConf()
-	if e.Chip != "sx1302" || e.Bus != "/dev/ttyACM3" || !strings.Contains(g, `"com_type": "USB"`) || !strings.Contains(g, `"com_path": "/dev/ttyACM3"`) {
+	if e.Chip != "sx1302" || e.Bus != dev || !strings.Contains(g, `"com_type": "USB"`) || !strings.Contains(g, `"com_path": "`+dev+`"`) {
 		t.Errorf("status %+v\n%s", e.Status, g[:200])
 	}
 	if h.logCount("resets are skipped") != 1 {
@@ -114,5 +122,54 @@ func TestRun_ConfigWrittenOnlyWhenChanged(t *testing.T) {
 	after, _ := os.Stat(path)
 	if !before.ModTime().Equal(after.ModTime()) || !os.SameFile(before, after) {
 		t.Error("global_conf.json rewritten although nothing changed")
+	}
+}
+
+// TestRun_ChipSetStillNeedsTheDevice: with CHIP set there is no probe, but
+// a missing spidev is reported (waiting_for_spi, naming it and the fix)
+// and no forwarder is started.
+func TestRun_ChipSetStillNeedsTheDevice(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.Chip, h.cfg.SPIBus = "sx1302", "spidev99.7"
+	h.opt.OpenSPI = nil // the real /dev/spidev99.7, which does not exist
+	if _, err := os.Stat("/dev/spidev99.7"); err == nil {
+		t.Skip("this machine has /dev/spidev99.7")
+	}
+	h.writeRegion("EU868")
+	h.start()
+	e, _ := h.wait("waiting_for_spi", 0, func(e event) bool { return e.State == supervisor.StateWaitingForSPI && e.LastError != "" })
+	for _, want := range []string{"/dev/spidev99.7 does not exist", "dtparam=spi=on", "SPI_BUS"} {
+		if !strings.Contains(e.LastError, want) {
+			t.Errorf("last_error %q lacks %q", e.LastError, want)
+		}
+	}
+	for _, ev := range h.snapshot() {
+		if ev.PID != 0 || ev.State == supervisor.StateStartingFwd {
+			t.Fatalf("a forwarder was started without its device: %+v", ev.Status)
+		}
+	}
+}
+
+// TestRun_GPIOFaultIsAGPIOProblem: a reset line on a gpiochip that does not
+// exist is reported as waiting_for_gpio, naming the chip and line.
+func TestRun_GPIOFaultIsAGPIOProblem(t *testing.T) {
+	if _, err := os.Stat("/dev/gpiochip97"); err == nil {
+		t.Skip("this machine has /dev/gpiochip97")
+	}
+	h := newHarness(t)
+	h.cfg.ResetGPIO = "gpiochip97:5"
+	h.opt.Lines = nil // request them for real
+	h.writeRegion("EU868")
+	h.start()
+	e, _ := h.wait("waiting_for_gpio", 0, func(e event) bool { return e.State == supervisor.StateWaitingForGPIO })
+	for _, want := range []string{"/dev/gpiochip97", "line 5"} {
+		if !strings.Contains(e.LastError, want) {
+			t.Errorf("last_error %q lacks %q", e.LastError, want)
+		}
+	}
+	for _, ev := range h.snapshot() {
+		if ev.State == supervisor.StateWaitingForSPI {
+			t.Errorf("a GPIO fault reported as %s: %q", ev.State, ev.LastError)
+		}
 	}
 }

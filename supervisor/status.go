@@ -16,6 +16,8 @@ type State string
 const (
 	StateStarting         State = "starting"
 	StateWaitingForSPI    State = "waiting_for_spi"
+	StateWaitingForGPIO   State = "waiting_for_gpio" // a reset line cannot be requested or driven
+	StateWaitingForUSB    State = "waiting_for_usb"  // the USB concentrator's device is missing
 	StateWaitingForRegion State = "waiting_for_region"
 	StateStartingFwd      State = "starting_forwarder"
 	StateRunning          State = "running"

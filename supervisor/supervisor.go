@@ -20,6 +20,7 @@ import (
 	"periph.io/x/conn/v3/spi"
 
 	"pktfwd/concentrator"
+	"pktfwd/configs"
 )
 
 // Options change what production does, for tests, the demo and the
@@ -32,6 +33,7 @@ type Options struct {
 	SysRoot     string                              // "/sys"
 	Env         []string                            // extra environment for the forwarder
 	Interfaces  []string                            // for a MAC-derived EUI; eth0, wlan0
+	MAC         configs.MACLookup                   // nil: the interface's MAC (configs.InterfaceMAC)
 	MaxBackoff  time.Duration                       // 60s
 	StableAfter time.Duration                       // 10m of running resets the back-off
 	StopGrace   time.Duration                       // 5s between SIGTERM and SIGKILL
@@ -399,6 +401,9 @@ func (s *Supervisor) launch(ctx context.Context, region regionUpdate) (*process,
 	path, variable := s.forwarderPath()
 	if err := checkExecutable(path); err != nil {
 		return nil, fmt.Errorf("%w: set %s to the forwarder build for this %s", err, variable, strings.ToUpper(string(s.chip.Model)))
+	}
+	if err := s.checkForwarderBuild(path); err != nil {
+		return nil, err
 	}
 	if !s.lines.None() {
 		if err := s.lines.Start(ctx, s.chip.Model.CoreCell()); err != nil {

@@ -32,6 +32,7 @@ import (
 // aliases are older names that still set a variable: alias → name.
 var aliases = map[string]string{
 	"SX1301_DIR": "SX1301_LORA_PKT_FWD_DIR", "SENTRY_PKTFWD": "SENTRY_KEY", "BALENA_ID": "BALENA_DEVICE_UUID",
+	"SX125x_RESET_PIN_OVERRIDE": "SX125X_RESET_PIN_OVERRIDE", // hm-pktfwd's spelling; envconfig looks names up in upper case
 }
 
 // unsetSpellings are hm-pktfwd's ways of writing "unset". They do not apply

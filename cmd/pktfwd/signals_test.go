@@ -76,9 +76,10 @@ func TestSignals_HupRestartsTermExitsZero(t *testing.T) {
 }
 
 // pktfwdEnv is the environment that runs pktfwd on cfg's files with a
-// CHIP setting (no probe) and no reset lines.
+// CHIP setting (no probe), no reset lines, and /dev/null standing for a
+// USB concentrator (the device must exist).
 func pktfwdEnv(cfg supervisor.Config) []string {
-	return append(os.Environ(), "CHIP=sx1302", "SPI_BUS=spidev0.0", "GATEWAY_EUI=AA555A0000000004",
+	return append(os.Environ(), "CHIP=sx1302", "CONCENTRATOR_INTERFACE=usb", "USB_DEVICE=/dev/null", "GATEWAY_EUI=AA555A0000000004",
 		"ROOT_DIR="+cfg.RootDir, "REGION_FILEPATH="+cfg.RegionFilePath, "DIAGNOSTICS_FILEPATH="+cfg.DiagnosticsFilePath,
 		"STATUS_FILEPATH="+cfg.StatusFilePath, "SX1302_LORA_PKT_FWD_FILEPATH="+cfg.SX1302Forwarder, "AWAIT_SYSTEM_SLEEP_SECONDS=0")
 }

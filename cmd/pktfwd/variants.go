@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"sort"
 	"text/tabwriter"
 
 	"pktfwd/concentrator"
@@ -18,6 +19,16 @@ func listVariants() error {
 			name += " (legacy name)"
 		}
 		fmt.Fprintf(w, "%s\t%s\t%d\t%s\n", v.Name, v.SPIBus, v.Reset, name)
+	}
+	fmt.Fprintln(w, "\nALIAS\tVARIANT\t\t(resolves exactly like its variant)")
+	al := concentrator.Aliases()
+	names := make([]string, 0, len(al))
+	for a := range al {
+		names = append(names, a)
+	}
+	sort.Strings(names)
+	for _, a := range names {
+		fmt.Fprintf(w, "%s\t%s\t\t\n", a, al[a])
 	}
 	return w.Flush()
 }
