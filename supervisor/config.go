@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/getsentry/sentry-go"
 	"github.com/sirupsen/logrus"
 
 	"pktfwd/concentrator"
@@ -131,10 +130,8 @@ func (c Config) Validate() error {
 	if f := strings.ToLower(c.LogFormat); f != "text" && f != "json" {
 		errs = append(errs, fmt.Errorf("LOG_FORMAT=%q: want text or json", c.LogFormat))
 	}
-	if c.SentryKey != "" {
-		if _, err := sentry.NewDsn(c.SentryKey); err != nil {
-			errs = append(errs, errors.New("SENTRY_KEY is not a valid Sentry DSN (https://KEY@HOST/PROJECT); the value is not shown"))
-		}
+	if err := checkGatewayAddr(c.GatewayRPCAddr); err != nil {
+		errs = append(errs, err)
 	}
 	if c.RootDir == "" {
 		errs = append(errs, errors.New("ROOT_DIR is empty: want the directory the forwarder runs in, e.g. /opt"))

@@ -30,6 +30,9 @@ func loadConfig() (supervisor.Config, error) {
 	if err := c.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := checkSentryKey(c.SentryKey); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("%w: configuration:\n  %s", errUsage, strings.ReplaceAll(errors.Join(errs...).Error(), "\n", "\n  "))
 	}

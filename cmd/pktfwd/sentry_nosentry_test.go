@@ -1,0 +1,32 @@
+//go:build nosentry
+
+package main
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// The lean build refuses a Sentry DSN instead of ignoring it, under either
+// name, without showing the value.
+func TestLean_SentryKeyIsAConfigurationError(t *testing.T) {
+	const dsn = "https://0123456789abcdef0123456789abcdef@sentry.example/42"
+	t.Setenv("SPI_BUS", "spidev0.0")
+	for _, name := range []string{"SENTRY_KEY", "SENTRY_PKTFWD"} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, dsn)
+			_, err := loadConfig()
+			if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "SENTRY_KEY") || !strings.Contains(err.Error(), "nosentry") {
+				t.Fatalf("got %v, want a configuration error (exit 2) naming SENTRY_KEY and the nosentry build", err)
+			}
+			if strings.Contains(err.Error(), "0123456789abcdef") {
+				t.Errorf("the error shows the DSN: %v", err)
+			}
+		})
+	}
+	t.Setenv("SENTRY_KEY", "False")
+	if _, err := loadConfig(); err != nil {
+		t.Errorf("SENTRY_KEY=False (unset) is refused: %v", err)
+	}
+}
