@@ -105,7 +105,7 @@ func TestPlans_EveryTableNameHasFacts(t *testing.T) {
 	}
 }
 
-// The HALs' IF limits (SPEC "Forwarder facts"): the SX1301 wants
+// The HALs' IF limits (docs/forwarder-config.md, "Rules"): the SX1301 wants
 // |IF| + bw/2 within 462.5 kHz (125 kHz), 500 kHz (250 kHz) or 550 kHz
 // (500 kHz channels); the SX1302 within 800 kHz.
 func TestPlans_RespectHALLimits(t *testing.T) {

@@ -1,0 +1,25 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// docs/environment.md lists every variable and alias the code reads.
+func TestDocs_EnvironmentListsEveryVariable(t *testing.T) {
+	b, err := os.ReadFile("../../docs/environment.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	names := envNames()
+	for alias := range aliases {
+		names = append(names, alias)
+	}
+	for _, n := range names {
+		if !strings.Contains(doc, "`"+n+"`") {
+			t.Errorf("docs/environment.md does not mention `%s`", n)
+		}
+	}
+}
