@@ -136,7 +136,7 @@ func run(w io.Writer, n, baselineTrials int, poll, window time.Duration, withSiz
 	compare(w, "region file write → new forwarder running on the new plan", total, bRegion)
 	row(w, "  the supervisor's own share (target <20ms median, <50ms p99)", own)
 	row(w, "    notice the change (fsnotify, read, parse)", pick(changes, func(c regionChange) time.Duration { return c.detect }))
-	row(w, "    stop the old forwarder", pick(changes, func(c regionChange) time.Duration { return c.stop }))
+	row(w, "    stop the old forwarder (its own exit included)", pick(changes, func(c regionChange) time.Duration { return c.stop }))
 	row(w, "    render and write the config", pick(changes, func(c regionChange) time.Duration { return c.write }))
 	row(w, "    start the new forwarder", pick(changes, func(c regionChange) time.Duration { return c.start }))
 	row(w, "  CoreCell reset, simulated (5 steps of 100 ms)", pick(changes, func(c regionChange) time.Duration { return c.hardware }))
