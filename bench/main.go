@@ -77,7 +77,7 @@ func run(w io.Writer, n, baselineTrials int, poll, window time.Duration, withSiz
 		return err
 	}
 	progress := func(what string) { fmt.Fprintf(os.Stderr, "bench: %s\n", what) }
-	began := time.Now()
+	began, loadBefore := time.Now(), loadAverage()
 
 	progress(fmt.Sprintf("%d region changes (in process, simulated CoreCell reset)", n))
 	changes, err := measureRegionChanges(bins, filepath.Join(dir, "region"), n)
@@ -128,8 +128,9 @@ func run(w io.Writer, n, baselineTrials int, poll, window time.Duration, withSiz
 		}
 	}
 
-	fmt.Fprintf(w, "pktfwd bench, %s: %s, %d CPUs (%s), Go %s; %d runs each\n\n",
-		time.Now().UTC().Format("2006-01-02"), runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), cpuModel(), runtime.Version(), n)
+	fmt.Fprintf(w, "pktfwd bench, %s: %s, %d CPUs (%s), %s; %d runs each; load average %s before, %s after\n\n",
+		time.Now().UTC().Format("2006-01-02"), runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), cpuModel(), runtime.Version(), n,
+		loadBefore, loadAverage())
 	fmt.Fprintf(w, "%-60s %19s   %19s\n", "", "pktfwd", fmt.Sprintf("baseline, %s poll", poll))
 	fmt.Fprintf(w, "%-60s %9s %9s   %9s %9s %6s\n", "what a user waits for", "median", "p99", "median", "p99", "ratio")
 	total, own := pick(changes, func(c regionChange) time.Duration { return c.total }), pick(changes, regionChange.own)
@@ -209,6 +210,16 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+// loadAverage is the machine's one-minute load average: the figures are
+// only as quiet as the machine was.
+func loadAverage() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
 }
 
 func pick(cs []regionChange, f func(regionChange) time.Duration) []time.Duration {
