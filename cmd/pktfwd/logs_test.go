@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"os"
 	"sync"
 	"testing"
 
@@ -28,5 +29,22 @@ func TestLogs_JSONFormatCarriesFields(t *testing.T) {
 	var entry map[string]any
 	if err := json.Unmarshal(buf.Bytes(), &entry); err != nil || entry["source"] != "lora_pkt_fwd" || entry["level"] != "info" {
 		t.Errorf("entry %s: %v", buf.String(), err)
+	}
+}
+
+// restoreEnv puts the named variables back as they were when the test
+// ends: loadConfig copies an alias (SENTRY_PKTFWD) into its variable
+// (SENTRY_KEY), which t.Setenv on the alias does not undo, and a DSN left
+// behind would reach the pktfwd processes later tests start.
+func restoreEnv(t *testing.T, names ...string) {
+	for _, n := range names {
+		v, ok := os.LookupEnv(n)
+		t.Cleanup(func() {
+			if ok {
+				os.Setenv(n, v)
+			} else {
+				os.Unsetenv(n)
+			}
+		})
 	}
 }

@@ -13,8 +13,10 @@ import (
 func TestLean_SentryKeyIsAConfigurationError(t *testing.T) {
 	const dsn = "https://0123456789abcdef0123456789abcdef@sentry.example/42"
 	t.Setenv("SPI_BUS", "spidev0.0")
+	restoreEnv(t, "SENTRY_KEY")
 	for _, name := range []string{"SENTRY_KEY", "SENTRY_PKTFWD"} {
 		t.Run(name, func(t *testing.T) {
+			restoreEnv(t, "SENTRY_KEY")
 			t.Setenv(name, dsn)
 			_, err := loadConfig()
 			if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "SENTRY_KEY") || !strings.Contains(err.Error(), "nosentry") {

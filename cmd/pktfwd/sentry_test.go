@@ -258,6 +258,7 @@ func TestSentryReporter_AdmitOverTime(t *testing.T) {
 
 func TestLoadConfig_BadSentryKeyIsNamedNotShown(t *testing.T) {
 	t.Setenv("SPI_BUS", "spidev0.0")
+	restoreEnv(t, "SENTRY_KEY")
 	t.Setenv("SENTRY_PKTFWD", "not-a-dsn-secret")
 	_, err := loadConfig()
 	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "SENTRY_KEY") || strings.Contains(err.Error(), "secret") {
