@@ -115,7 +115,7 @@ func TestGateway_ProblemsKeepTheLastGoodRegion(t *testing.T) {
 func TestGateway_NotAssertedWaitsQuietly(t *testing.T) {
 	gw := startGateway(t, 99)
 	h := newHarness(t)
-	h.cfg.GatewayRPCAddr, h.cfg.RegionPollInterval = gw.addr, 20*time.Millisecond
+	h.cfg.GatewayRPCAddr, h.cfg.RegionPollInterval = gw.addr, 100*time.Millisecond // also the call timeout: a loaded machine needs more than 20ms
 	h.cfg.RegionFilePath = ""
 	h.start()
 	h.wait("waiting_for_region", 0, func(e event) bool { return e.State == supervisor.StateWaitingForRegion })
