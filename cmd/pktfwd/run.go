@@ -16,7 +16,6 @@ func runSupervisor(ctx context.Context, args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("%w: run takes no arguments (configure it with the environment; see `pktfwd help`)", errUsage)
 	}
-	tuneMemory()
 	cfg, err := loadConfig()
 	log := newLogger(cfg, os.Stderr)
 	reporter, flush, rerr := newReporter(cfg, log)
