@@ -3,24 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"os"
-	"sync"
 	"testing"
 
 	"pktfwd/supervisor"
 )
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
 
 func TestLogs_JSONFormatCarriesFields(t *testing.T) {
 	var buf bytes.Buffer

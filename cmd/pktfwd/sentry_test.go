@@ -265,3 +265,14 @@ func TestLoadConfig_BadSentryKeyIsNamedNotShown(t *testing.T) {
 		t.Fatalf("got %v, want a configuration error naming SENTRY_KEY without its value", err)
 	}
 }
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
