@@ -1,11 +1,26 @@
 # Shortcuts; each target is one documented command.
-.PHONY: build test demo release bench lint generate
+.PHONY: build build-lean test test-lean demo release bench bench-readme lint generate
 
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS = -s -w -X main.version=$(VERSION)
+# The lean flavour's tags, and the packages they change (its tests run there).
+LEAN_TAGS = nogrpc,nosentry
+LEAN_PKGS = ./supervisor ./cmd/pktfwd
+
+# The full flavour: every feature; grpcnotrace leaves out gRPC's optional
+# request tracing (golang.org/x/net/trace), which pktfwd never serves.
 build:
-	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$$(git describe --tags --always --dirty 2>/dev/null || echo dev)" -o pktfwd ./cmd/pktfwd
+	CGO_ENABLED=0 go build -trimpath -tags grpcnotrace -ldflags "$(LDFLAGS)" -o pktfwd ./cmd/pktfwd
+
+# The lean flavour for small firmware images: no gateway-rs client, no Sentry.
+build-lean:
+	CGO_ENABLED=0 go build -trimpath -tags $(LEAN_TAGS) -ldflags "$(LDFLAGS)" -o pktfwd-lean ./cmd/pktfwd
 
 test:
 	go test -race ./...
+
+test-lean:
+	go test -race -tags $(LEAN_TAGS) $(LEAN_PKGS)
 
 demo:
 	go run ./cmd/pktfwd demo
@@ -13,8 +28,13 @@ demo:
 release:
 	bash scripts/release.sh dist
 
+# The table the README quotes.
 bench:
 	go run ./bench
+
+# Run the benchmarks and put their table into README.md between its markers.
+bench-readme:
+	go run ./bench -readme README.md
 
 generate:
 	cd internal/localapi && go generate

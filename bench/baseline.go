@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -13,10 +15,6 @@ import (
 	"pktfwd/configs"
 	"pktfwd/regions"
 )
-
-// pollInterval is hm-pktfwd's: it looks at the region and the forwarder
-// once per LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS (30 s).
-const pollInterval = 30 * time.Second
 
 // pollingSupervisor behaves like hm-pktfwd's loop: every 30 s it reads the
 // region file, restarts the forwarder if the region changed, and writes
@@ -82,15 +80,46 @@ func (p *pollingSupervisor) check() error {
 	return os.WriteFile(p.diag, []byte(diag), 0o644)
 }
 
-// measureBaseline makes a change at a random point of the poll cycle, as
-// a miner would, and times how long the baseline takes to act on it.
-func measureBaseline(b binaries, dir string, trials int) (region, exit []time.Duration, err error) {
+// measureBaseline runs trials polling supervisors side by side, each with
+// its own simulated forwarder and poll cycle. Each makes a region change
+// and then a crash at a random moment of a cycle, as a miner and a
+// failing forwarder would, and times how long the baseline takes to act:
+// until the poll that restarts the forwarder (its start and the reset are
+// not included) and until the poll that writes diagnostics false.
+func measureBaseline(b binaries, dir string, trials int, poll time.Duration) (region, exit []time.Duration, err error) {
+	type result struct {
+		region, exit time.Duration
+		err          error
+	}
+	results := make(chan result, trials)
+	for i := 0; i < trials; i++ {
+		go func(dir string) {
+			var r result
+			r.region, r.exit, r.err = baselineTrial(b, dir, poll)
+			results <- r
+		}(filepath.Join(dir, strconv.Itoa(i)))
+	}
+	var errs []error
+	for i := 0; i < trials; i++ {
+		r := <-results
+		if r.err != nil {
+			errs = append(errs, r.err)
+			continue
+		}
+		region, exit = append(region, r.region), append(exit, r.exit)
+	}
+	return region, exit, errors.Join(errs...)
+}
+
+func baselineTrial(b binaries, dir string, poll time.Duration) (region, exit time.Duration, err error) {
 	p := &pollingSupervisor{forwarder: b.forwarder, root: filepath.Join(dir, "root"), region: filepath.Join(dir, "region"), diag: filepath.Join(dir, "diagnostics")}
-	os.MkdirAll(p.root, 0o755)
-	os.WriteFile(p.root+"/reset_lgw.sh", []byte("#!/bin/sh\nexit 0\n"), 0o755)
+	if err := os.MkdirAll(p.root, 0o755); err != nil {
+		return 0, 0, err
+	}
+	os.WriteFile(filepath.Join(p.root, "reset_lgw.sh"), []byte("#!/bin/sh\nexit 0\n"), 0o755)
 	writeAtomic(p.region, "EU868")
 	if err := p.check(); err != nil {
-		return nil, nil, err
+		return 0, 0, err
 	}
 	defer func() {
 		if p.alive() {
@@ -98,32 +127,24 @@ func measureBaseline(b binaries, dir string, trials int) (region, exit []time.Du
 			<-p.exited
 		}
 	}()
-	tick := time.NewTicker(pollInterval)
+	tick := time.NewTicker(poll)
 	defer tick.Stop()
-	names := []string{"US915", "EU868"}
-	for i := 0; i < trials; i++ {
-		// a region change at a random moment of the cycle
-		time.Sleep(time.Duration(rand.Int63n(int64(pollInterval))))
-		began := time.Now()
-		writeAtomic(p.region, names[i%2])
-		<-tick.C
-		if err := p.check(); err != nil {
-			return nil, nil, err
-		}
-		region = append(region, time.Since(began))
-		// a crash at a random moment of the cycle
-		time.Sleep(time.Duration(rand.Int63n(int64(pollInterval))))
-		began = time.Now()
-		p.cmd.Process.Kill()
-		<-tick.C
-		if err := p.check(); err != nil {
-			return nil, nil, err
-		}
-		exit = append(exit, time.Since(began))
-		p.current = "" // restart it on the next check, as hm-pktfwd's retry does
-		if err := p.check(); err != nil {
-			return nil, nil, err
-		}
+	// a region change at a random moment of the cycle
+	time.Sleep(time.Duration(rand.Int63n(int64(poll) * 9 / 10)))
+	began := time.Now()
+	writeAtomic(p.region, "US915")
+	<-tick.C
+	if err := p.check(); err != nil {
+		return 0, 0, err
 	}
-	return region, exit, nil
+	region = time.Since(began)
+	// a crash at a random moment of the next cycle
+	time.Sleep(time.Duration(rand.Int63n(int64(poll) * 9 / 10)))
+	began = time.Now()
+	p.cmd.Process.Kill()
+	<-tick.C
+	if err := p.check(); err != nil {
+		return 0, 0, err
+	}
+	return region, time.Since(began), nil
 }

@@ -87,87 +87,89 @@ func (in *instance) running(region string) func() bool {
 	}
 }
 
-// measureLoop alternates region changes and forwarder kills on one pktfwd.
-// A region change also resets the back-off that the kills raise.
-func measureLoop(b binaries, dir string, n int) (region, exit []time.Duration, err error) {
+// measureExits kills the forwarder n times and times the exit →
+// diagnostics false. Between kills a region change resets the back-off
+// that the kills raise.
+func measureExits(b binaries, dir string, n int) ([]time.Duration, error) {
 	in, err := newInstance(b, dir, "run")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := in.start(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer in.stop()
-	if _, err := in.waitFor("the first start", in.running("EU868_A")); err != nil {
-		return nil, nil, err
-	}
-	plans := []struct{ name, plan, freq string }{{"US915", "US915_SB2", "904300000"}, {"EU868", "EU868_A", "867500000"}}
+	plans := []struct{ name, plan string }{{"US915", "US915_SB2"}, {"EU868", "EU868_A"}}
+	plan := "EU868_A"
+	var exit []time.Duration
 	for i := 0; i < n; i++ {
-		p := plans[i%2]
-		old := readStatus(in.status).PID
-		began := time.Now()
-		if err := writeAtomic(in.region, p.name); err != nil {
-			return nil, nil, err
-		}
-		at, err := in.waitFor(p.plan, func() bool {
-			s := readStatus(in.status)
-			return s.Region == p.plan && s.PID != 0 && s.PID != old
-		})
-		if err != nil {
-			return nil, nil, err
-		}
-		if conf := readString(filepath.Join(in.root, "global_conf.json")); !strings.Contains(conf, p.freq) {
-			return nil, nil, fmt.Errorf("the new forwarder started without the %s config", p.plan)
-		}
-		region = append(region, at.Sub(began))
-		if _, err := in.waitFor("diagnostics true", func() bool { return readString(in.diag) == "true" }); err != nil {
-			return nil, nil, err
+		if _, err := in.waitFor(plan+" running", func() bool { return in.running(plan)() && readString(in.diag) == "true" }); err != nil {
+			return nil, err
 		}
 		pid := readStatus(in.status).PID
-		began = time.Now()
+		began := time.Now()
 		syscall.Kill(pid, syscall.SIGKILL)
-		if at, err = in.waitFor("diagnostics false", func() bool { return readString(in.diag) == "false" }); err != nil {
-			return nil, nil, err
-		}
-		exit = append(exit, at.Sub(began))
-		if _, err := in.waitFor("the restart", func() bool { return in.running(p.plan)() && readStatus(in.status).PID != pid }); err != nil {
-			return nil, nil, err
-		}
-	}
-	return region, exit, nil
-}
-
-// measureStart times exec of pktfwd → forwarder started, configured
-// sleeps set to 0.
-func measureStart(b binaries, dir string, n int) ([]time.Duration, error) {
-	var ds []time.Duration
-	for i := 0; i < n; i++ {
-		in, err := newInstance(b, filepath.Join(dir, strconv.Itoa(i)), "run")
+		at, err := in.waitFor("diagnostics false", func() bool { return readString(in.diag) == "false" })
 		if err != nil {
 			return nil, err
+		}
+		exit = append(exit, at.Sub(began))
+		if _, err := in.waitFor("the restart", func() bool { return in.running(plan)() && readStatus(in.status).PID != pid }); err != nil {
+			return nil, err
+		}
+		p := plans[i%2]
+		if err := writeAtomic(in.region, p.name); err != nil {
+			return nil, err
+		}
+		plan = p.plan
+	}
+	return exit, nil
+}
+
+// measureStartStop starts pktfwd n times and times exec → forwarder
+// started (every configured sleep set to 0 or excluded: the forwarder
+// counts as started when its pid is in status.json) and, once it runs,
+// SIGTERM → pktfwd exited.
+func measureStartStop(b binaries, dir string, n int) (start, stop []time.Duration, err error) {
+	for i := 0; i < n; i++ {
+		d := filepath.Join(dir, strconv.Itoa(i))
+		in, err := newInstance(b, d, "run")
+		if err != nil {
+			return nil, nil, err
 		}
 		began := time.Now()
 		if err := in.start(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		at, err := in.waitFor("the forwarder", func() bool { return readStatus(in.status).PID != 0 })
-		in.stop()
-		if err != nil {
-			return nil, err
+		if err == nil {
+			start = append(start, at.Sub(began))
+			_, err = in.waitFor("running", in.running("EU868_A"))
 		}
-		ds = append(ds, at.Sub(began))
+		if err != nil {
+			in.cmd.Process.Kill()
+			in.stop()
+			return nil, nil, err
+		}
+		began = time.Now()
+		if err := in.stop(); err != nil {
+			return nil, nil, fmt.Errorf("pktfwd after SIGTERM: %w", err)
+		}
+		stop = append(stop, time.Since(began))
+		os.RemoveAll(d)
 	}
-	return ds, nil
+	return start, stop, nil
 }
 
 type usage struct {
-	rssMB, peakMB, cpuPct, cpuPerRestartMs float64
-	restarts                               int
+	rssMB, anonMB, fileMB, cpuPct, cpuPerRestartMs float64
+	restarts                                       int
 }
 
 // measureResources samples pktfwd's own CPU time (not its children's) and
-// memory over window, with the forwarder running or crash-looping.
-func measureResources(b binaries, dir, mode string, window time.Duration) (usage, error) {
+// memory after window, with the forwarder running or crash-looping.
+func measureResources(pktfwd string, b binaries, dir, mode string, window time.Duration) (usage, error) {
+	b.pktfwd = pktfwd
 	in, err := newInstance(b, dir, mode)
 	if err != nil {
 		return usage{}, err
@@ -191,7 +193,7 @@ func measureResources(b binaries, dir, mode string, window time.Duration) (usage
 	if u.restarts > 0 {
 		u.cpuPerRestartMs = 1000 * secs / float64(u.restarts)
 	}
-	u.rssMB, u.peakMB = memKB(pid, "VmRSS:")/1024, memKB(pid, "VmHWM:")/1024
+	u.rssMB, u.anonMB, u.fileMB = memKB(pid, "VmRSS:")/1024, memKB(pid, "RssAnon:")/1024, memKB(pid, "RssFile:")/1024
 	return u, nil
 }
 

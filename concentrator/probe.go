@@ -7,8 +7,8 @@ import (
 	"periph.io/x/conn/v3/spi"
 )
 
-// How the probe tells the chips apart (from the frame layouts of Semtech's
-// HALs, lora_gateway and sx1302_hal):
+// How the probe tells the chips apart (docs/chips.md has the frames and
+// registers, from Semtech's HALs):
 //
 // An SX1302/SX1303 register read is one 5-byte transfer: a mux byte (0x00
 // targets the SX1302 itself), a 15-bit address with the write bit clear, a

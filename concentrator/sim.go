@@ -9,7 +9,7 @@ import (
 )
 
 // The simulated buses below emulate the register maps of each chip, answering
-// exactly the frames described at the top of probe.go. Tests and `pktfwd demo` use them in
+// exactly the frames docs/chips.md describes. Tests and `pktfwd demo` use them in
 // place of /dev/spidevX.Y.
 var (
 	_ spi.Conn = (*SimSX1301)(nil)

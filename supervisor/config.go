@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/getsentry/sentry-go"
 	"github.com/sirupsen/logrus"
 
 	"pktfwd/concentrator"
@@ -158,10 +157,8 @@ func (c Config) Validate() error {
 	if f := strings.ToLower(c.LogFormat); f != "text" && f != "json" {
 		add("LOG_FORMAT", "want text or json")
 	}
-	if c.SentryKey != "" {
-		if _, err := sentry.NewDsn(c.SentryKey); err != nil {
-			add("SENTRY_KEY", "not a valid Sentry DSN (https://KEY@HOST/PROJECT); the value is not shown")
-		}
+	if err := checkGatewayAddr(c.GatewayRPCAddr); err != nil {
+		add("GATEWAY_RPC_ADDR", err.Error())
 	}
 	if c.RootDir == "" {
 		add("ROOT_DIR", "empty: want the directory the forwarder runs in, e.g. /opt")

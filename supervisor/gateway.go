@@ -1,3 +1,5 @@
+//go:build !nogrpc
+
 package supervisor
 
 import (
@@ -14,6 +16,10 @@ import (
 	"pktfwd/internal/localapi"
 	"pktfwd/regions"
 )
+
+// checkGatewayAddr accepts any GATEWAY_RPC_ADDR: this build has the
+// gateway-rs client (gateway_nogrpc.go is the lean build's side).
+func checkGatewayAddr(string) error { return nil }
 
 // gatewaySource asks gateway-rs's local API (helium.local.api/region) for
 // the region, with a timeout per call. The connection is made on first use

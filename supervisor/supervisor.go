@@ -100,7 +100,7 @@ func New(cfg Config, opt Options) (*Supervisor, error) {
 		reload: make(chan struct{}, 1),
 		lines:  opt.Lines,
 		logged: map[string]string{}, filesLogged: map[string]string{},
-		wd:     newWatchdog(),
+		wd: newWatchdog(),
 	}
 	s.status = Status{Version: opt.Version, Bus: hw.Where()}
 	if os.Getpid() == 1 && !opt.NoReap {

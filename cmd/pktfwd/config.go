@@ -116,6 +116,9 @@ func loadConfig(env map[string]string) (supervisor.Config, sources, error) {
 		panic(fmt.Sprintf("Config.Validate returned %T, want ConfigErrors", err))
 	}
 	errs = append(errs, invalid...)
+	if reason := checkSentryKey(c.SentryKey); reason != "" {
+		errs = append(errs, supervisor.NewConfigError("SENTRY_KEY", c.SentryKey, reason))
+	}
 	if len(errs) == 0 {
 		return c, src, nil
 	}

@@ -1,3 +1,5 @@
+//go:build !nosentry
+
 package main
 
 import (
@@ -5,6 +7,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getsentry/sentry-go"
 	"periph.io/x/conn/v3/spi"
 
 	"pktfwd/concentrator"
@@ -138,6 +143,129 @@ func TestSentry_CrashLoopSendsOneTaggedEvent(t *testing.T) {
 	}
 }
 
+// startSentry serves a local Sentry endpoint and returns its DSN.
+func startSentry(t *testing.T) (*sentryServer, string) {
+	srv := &sentryServer{attachments: map[string]string{}}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return srv, strings.Replace(hs.URL, "http://", "http://0123456789abcdef0123456789abcdef@", 1) + "/42"
+}
+
+// syncReporter sends each event before Report returns, so that the
+// server sees every event the reporter lets through (Sentry's default
+// transport would drop those beyond its queue of 30).
+func syncReporter(t *testing.T, dsn string) *sentryReporter {
+	var logs bytes.Buffer
+	cfg := supervisor.Config{SentryKey: dsn, LogLevel: "info"}
+	r, _, err := newSentryReporter(cfg, newLogger(cfg, &logs), sentry.NewHTTPSyncTransport())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (s *sentryServer) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.events)
+}
+
+// A crash loop whose messages differ only in temporary file names, pids,
+// ports and addresses is one fault: one event, with the normalised text as
+// its fingerprint so that Sentry groups later repeats into the same issue.
+func TestSentry_RepeatsWithVaryingDetailsAreOneEvent(t *testing.T) {
+	srv, dsn := startSentry(t)
+	r := syncReporter(t, dsn)
+	for i := 0; i < 100; i++ {
+		r.Report(fmt.Errorf("rename /opt/.global_conf.json.tmp%d /opt/global_conf.json (pid %d, gateway 10.0.%d.7:%d, helium-miner:%d, at 0xc000%06x): read-only file system",
+			100000+i*7919, 4000+i*13, i, 40000+i, 4467+i, i*4096), nil, nil)
+	}
+	if n := srv.count(); n != 1 {
+		t.Fatalf("%d events for 100 repeats of one fault, want 1", n)
+	}
+	srv.mu.Lock()
+	fp, _ := srv.events[0]["fingerprint"].([]any)
+	srv.mu.Unlock()
+	want := "rename /opt/.global_conf.json.tmp* /opt/global_conf.json (pid *, gateway <addr>, helium-miner:*, at 0x*): read-only file system"
+	if len(fp) != 1 || fp[0] != want {
+		t.Errorf("fingerprint %v, want [%s]", fp, want)
+	}
+}
+
+func TestFaultFingerprint_KeepsDifferentFaultsApart(t *testing.T) {
+	for _, pair := range [][2]string{
+		{"lora_pkt_fwd exit code 1", "lora_pkt_fwd exit code 2"},
+		{"lora_pkt_fwd exit code 1", "lora_pkt_fwd killed by signal: segmentation fault"},
+		{"unexpected chip version 0x12 on /dev/spidev0.0", "unexpected chip version 0x10 on /dev/spidev0.0"},
+		{"open /dev/spidev0.0: no such file or directory", "open /dev/spidev1.0: no such file or directory"},
+		{"write /opt/global_conf.json: no space left on device", "write /var/pktfwd/status.json: no space left on device"},
+	} {
+		if a, b := faultFingerprint(pair[0]), faultFingerprint(pair[1]); a == b {
+			t.Errorf("%q and %q share the fingerprint %q", pair[0], pair[1], a)
+		}
+	}
+}
+
+// A storm of distinct faults sends at most the hour's budget, and the
+// memory of sent faults stays bounded.
+func TestSentry_DistinctFaultsAreCappedAndRememberedBounded(t *testing.T) {
+	srv, dsn := startSentry(t)
+	r := syncReporter(t, dsn)
+	for i := 0; i < 1000; i++ {
+		r.Report(fmt.Errorf("fault %d of a storm", i), nil, nil)
+	}
+	if n := srv.count(); n != sentryPerHour {
+		t.Errorf("%d events for 1000 distinct faults, want the cap of %d", n, sentryPerHour)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.sent) > sentryMaxKeys || len(r.recent) > sentryPerHour {
+		t.Errorf("remembers %d faults and %d send times, want at most %d and %d", len(r.sent), len(r.recent), sentryMaxKeys, sentryPerHour)
+	}
+}
+
+func TestSentryReporter_AdmitOverTime(t *testing.T) {
+	r := &sentryReporter{sent: map[string]time.Time{}}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if !r.admit("a", t0) || r.admit("a", t0.Add(59*time.Minute)) || !r.admit("a", t0.Add(61*time.Minute)) {
+		t.Error("a fault is not sent once per hour")
+	}
+
+	r = &sentryReporter{sent: map[string]time.Time{}}
+	for i := 0; i < sentryPerHour; i++ {
+		r.admit(fmt.Sprint("f", i), t0.Add(time.Duration(i)*time.Second))
+	}
+	if r.admit("one more", t0.Add(30*time.Minute)) {
+		t.Error("the hour's budget is not enforced")
+	}
+	if !r.admit("one more", t0.Add(61*time.Minute)) {
+		t.Error("the budget does not refill after an hour")
+	}
+
+	// The oldest fault is forgotten first when the memory is full.
+	r = &sentryReporter{sent: map[string]time.Time{}}
+	for i := 0; i <= sentryMaxKeys; i++ {
+		r.recent = nil // budget aside
+		r.admit(fmt.Sprint("k", i), t0.Add(time.Duration(i)*time.Second))
+	}
+	if _, ok := r.sent["k0"]; ok || len(r.sent) != sentryMaxKeys {
+		t.Errorf("after %d faults: %d remembered, k0 remembered %v", sentryMaxKeys+1, len(r.sent), ok)
+	}
+	if _, ok := r.sent["k1"]; !ok {
+		t.Error("k1 was forgotten before k0")
+	}
+}
+
+func TestLoadConfig_BadSentryKeyIsNamedNotShown(t *testing.T) {
+	t.Setenv("SPI_BUS", "spidev0.0")
+	restoreEnv(t, "SENTRY_KEY")
+	t.Setenv("SENTRY_PKTFWD", "not-a-dsn-secret")
+	_, _, err := loadConfig(environ())
+	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "SENTRY_PKTFWD") || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("got %v, want a configuration error naming SENTRY_PKTFWD (the name set) without its value", err)
+	}
+}
+
 type syncWriter struct {
 	mu sync.Mutex
 	w  io.Writer
@@ -147,14 +275,4 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
-}
-
-func TestLogs_JSONFormatCarriesFields(t *testing.T) {
-	var buf bytes.Buffer
-	log := newLogger(supervisor.Config{LogLevel: "info", LogFormat: "json"}, &buf)
-	log.WithField("source", "lora_pkt_fwd").Info("INFO: [main] concentrator started")
-	var entry map[string]any
-	if err := json.Unmarshal(buf.Bytes(), &entry); err != nil || entry["source"] != "lora_pkt_fwd" || entry["level"] != "info" {
-		t.Errorf("entry %s: %v", buf.String(), err)
-	}
 }
