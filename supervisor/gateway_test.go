@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -88,7 +89,7 @@ func TestGateway_ProblemsKeepTheLastGoodRegion(t *testing.T) {
 	gw.hang.Store(true)
 	h.waitLog(logrus.WarnLevel, "did not answer within", 1)
 	// A hung gateway call delays neither a restart nor a signal.
-	if err := syscallKill(e.PID); err != nil {
+	if err := syscall.Kill(e.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	e2, _ := h.wait("a restart while the gateway hangs", next, func(x event) bool { return x.State == supervisor.StateRunning && x.PID != e.PID })

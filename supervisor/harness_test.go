@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -288,4 +287,3 @@ func alive(pid int) bool {
 	return len(f) > 2 && f[2] != "Z"
 }
 
-func syscallKill(pid int) error { return syscall.Kill(pid, syscall.SIGKILL) }
