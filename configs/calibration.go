@@ -1,6 +1,6 @@
 package configs
 
-import "pktfwd/concentrator"
+import "pktfwd/chips"
 
 // Profile is the hardware calibration of a concentrator's radios, kept apart
 // from the frequency plan: a maker can adopt a new plan and keep its own
@@ -26,7 +26,7 @@ type SX1301Gain struct{ PAGain, MixGain, RFPower, DigGain int }
 
 // ProfileFor picks the calibration of hm-pktfwd's templates for a chip
 // family and a plan's band ("433", "470", "868", "915").
-func ProfileFor(m concentrator.Model, band string) Profile {
+func ProfileFor(m chips.Model, band string) Profile {
 	if m.CoreCell() {
 		switch band {
 		case "433":

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"strings"
 
-	"pktfwd/concentrator"
+	"pktfwd/chips"
 	"pktfwd/regions"
 )
 
@@ -22,7 +22,7 @@ type Site struct {
 	PortDown  int
 }
 
-func (s Site) validate(m concentrator.Model) error {
+func (s Site) validate(m chips.Model) error {
 	var errs []error
 	if _, err := ParseEUI(s.GatewayID); err != nil {
 		errs = append(errs, err)
@@ -38,7 +38,7 @@ func (s Site) validate(m concentrator.Model) error {
 	if m.CoreCell() && s.SPIPath == "" && s.USBPath == "" {
 		errs = append(errs, errors.New("no SPI path or USB device for the SX1302 family"))
 	}
-	if m == concentrator.SX1301 && s.USBPath != "" {
+	if m == chips.SX1301 && s.USBPath != "" {
 		errs = append(errs, errors.New("SX1301 concentrators are SPI only: unset CONCENTRATOR_INTERFACE=usb or set CHIP"))
 	}
 	return errors.Join(errs...)
@@ -49,7 +49,7 @@ type Files map[string][]byte
 
 // Render builds the files for a chip model and plan with the calibration of
 // hm-pktfwd's templates (ProfileFor). The bytes are deterministic.
-func Render(m concentrator.Model, p regions.Plan, s Site) (Files, error) {
+func Render(m chips.Model, p regions.Plan, s Site) (Files, error) {
 	if err := s.validate(m); err != nil {
 		return nil, err
 	}

@@ -3,7 +3,7 @@ package configs
 import (
 	"fmt"
 
-	"pktfwd/concentrator"
+	"pktfwd/chips"
 )
 
 // TemplateFile is the name of a maker's template for a region name in its
@@ -14,7 +14,7 @@ func TemplateFile(region string) string { return "global_conf.json." + region }
 // FromTemplate renders from a maker's own global_conf.json instead of the
 // embedded plan, still injecting the site's SPI path and gateway settings.
 // name is the file's path, for errors.
-func FromTemplate(name string, data []byte, m concentrator.Model, s Site) (Files, error) {
+func FromTemplate(name string, data []byte, m chips.Model, s Site) (Files, error) {
 	if err := s.validate(m); err != nil {
 		return nil, err
 	}

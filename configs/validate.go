@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	"pktfwd/concentrator"
+	"pktfwd/chips"
 )
 
 // Validate checks a configuration the way the forwarder builds for chip
@@ -22,7 +22,7 @@ import (
 //
 // f holds global_conf.json and, for the SX1301, optionally local_conf.json.
 // The error names the file, the JSON path, the value and the accepted range.
-func Validate(m concentrator.Model, f Files) error {
+func Validate(m chips.Model, f Files) error {
 	g, ok := f["global_conf.json"]
 	if !ok {
 		return errors.New("no global_conf.json")
@@ -77,7 +77,7 @@ const (
 )
 
 type validator struct {
-	m    concentrator.Model
+	m    chips.Model
 	file string
 	errs []error
 }
@@ -436,11 +436,11 @@ func (v *validator) channel(conf map[string]any, name, key string, radios [2]boo
 	}
 }
 
-func (v *validator) family() concentrator.Model {
+func (v *validator) family() chips.Model {
 	if v.m.CoreCell() {
-		return concentrator.SX1302
+		return chips.SX1302
 	}
-	return concentrator.SX1301
+	return chips.SX1301
 }
 
 // loraStd wants a LoRa bandwidth and spreading factor (SF7-12 on SX1301,
@@ -551,7 +551,7 @@ func kind(v any) string {
 // patch) to f and validates the result for chip model m. Every error names
 // the overlay by name: an overlay that would break the config is refused
 // as a whole, so the caller keeps the last good config.
-func ApplyOverlay(m concentrator.Model, f Files, name string, patch []byte) (Files, error) {
+func ApplyOverlay(m chips.Model, f Files, name string, patch []byte) (Files, error) {
 	if p, err := decode(name, patch); err == nil && p == nil {
 		return nil, fmt.Errorf("%s is null: want a JSON object, a merge patch of global_conf.json such as {\"SX130x_conf\":{\"antenna_gain\":3}}", name)
 	}
