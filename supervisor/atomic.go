@@ -17,12 +17,21 @@ import (
 // directory after it, so the new file survives a power cut once this
 // returns.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	return writeAtomic(path, data, perm, true)
+	return writeAtomic(path, data, perm, syncAll)
 }
 
-// writeAtomic is WriteFileAtomic; without durable it skips both syncs (the
-// rename is still atomic for readers).
-func writeAtomic(path string, data []byte, perm os.FileMode, durable bool) error {
+// durability says what writeAtomic syncs; the rename is atomic for readers
+// in every case.
+type durability int
+
+const (
+	syncNone durability = iota // a refresh: nothing new to keep
+	syncData                   // the file's data (status files: pktfwd rewrites them at start anyway)
+	syncAll                    // the data and the rename (configs the forwarder reads)
+)
+
+// writeAtomic is WriteFileAtomic with the syncs that d asks for.
+func writeAtomic(path string, data []byte, perm os.FileMode, d durability) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -39,7 +48,7 @@ func writeAtomic(path string, data []byte, perm os.FileMode, durable bool) error
 	}
 	tmp := f.Name()
 	_, werr := f.Write(data)
-	if werr == nil && durable {
+	if werr == nil && d >= syncData {
 		werr = f.Sync()
 	}
 	if cerr := f.Close(); werr == nil {
@@ -55,7 +64,7 @@ func writeAtomic(path string, data []byte, perm os.FileMode, durable bool) error
 		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, werr)
 	}
-	if durable {
+	if d == syncAll {
 		return syncDir(dir)
 	}
 	return nil

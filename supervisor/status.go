@@ -109,10 +109,14 @@ func (f *statusFiles) write(s Status) error {
 }
 
 // writeCreatingDir writes path atomically, creating its directory if it
-// went missing; durable syncs the file and the directory.
+// went missing; durable syncs the file's data.
 func writeCreatingDir(path string, data []byte, durable bool) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("create the directory of %s: %w", path, err)
 	}
-	return writeAtomic(path, data, 0o644, durable)
+	d := syncNone
+	if durable {
+		d = syncData
+	}
+	return writeAtomic(path, data, 0o644, d)
 }
