@@ -16,6 +16,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"pktfwd/internal/safefile"
 	"pktfwd/supervisor"
 )
 
@@ -247,7 +248,7 @@ func parseSeconds(s string) (time.Duration, error) {
 // exists. A missing file is no error: VARIANT stays unset.
 func readVariantFile(c *supervisor.Config, src *sources) error {
 	path := filepath.Join(c.NebraEnvvarsDir, "VARIANT")
-	b, err := readSmallFile(path, variantFileLimit)
+	b, err := safefile.Read(path, variantFileLimit)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
