@@ -44,7 +44,7 @@ func TestValidate_TypedErrorsInFieldOrder(t *testing.T) {
 		t.Fatalf("got %T %v, want ConfigErrors", err, err)
 	}
 	want := []string{"RESET_PIN", "SX1261_RESET_GPIO", "REGION_POLL_INTERVAL", "GATEWAY_EUI", "SERVER_PORT_DOWN", "AWAIT_SYSTEM_SLEEP_SECONDS",
-		"LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS", "LORA_PKT_FWD_AFTER_FAILURE_SLEEP_SECONDS", "LOG_FORMAT", "SENTRY_KEY"}
+		"LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS", "LORA_PKT_FWD_AFTER_FAILURE_SLEEP_SECONDS", "LOG_FORMAT"} // SENTRY_KEY is checked by cmd/pktfwd, which has the Sentry client
 	var got []string
 	for _, e := range errs {
 		got = append(got, e.Variable)
@@ -57,6 +57,9 @@ func TestValidate_TypedErrorsInFieldOrder(t *testing.T) {
 	}
 	if strings.Contains(errs.Error(), "secret") {
 		t.Errorf("the Sentry key appears: %v", errs)
+	}
+	if e := supervisor.NewConfigError("SENTRY_KEY", "secret-but-not-a-dsn", "not a DSN"); strings.Contains(e.Error(), "secret") || e.Value != "" {
+		t.Errorf("a secret's value is kept: %#v", e)
 	}
 }
 

@@ -24,7 +24,6 @@ func realHarness(t *testing.T, build realfwd.Build, wrap string) *harness {
 	h.cfg.LoraPktFwdBeforeCheckSleepSeconds = 5 // the build needs ~0.3 s to give up
 	h.cfg.LoraPktFwdAfterFailureSleepSeconds = 0.05
 	h.opt.MaxBackoff = 400 * time.Millisecond
-	h.opt.OpenSPI = nil
 	bin := filepath.Join(dir, build.Name)
 	if wrap != "" {
 		bin = filepath.Join(h.dir, "wrapped-"+build.Name)
