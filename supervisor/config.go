@@ -61,6 +61,11 @@ type Config struct {
 	ServerAddress          string `envconfig:"SERVER_ADDRESS" default:"127.0.0.1" desc:"where the forwarder sends (gateway or multiplexer)"`
 	ServerPortUp           int    `envconfig:"SERVER_PORT_UP" default:"1680" desc:"UDP port for uplinks"`
 	ServerPortDown         int    `envconfig:"SERVER_PORT_DOWN" default:"1680" desc:"UDP port for downlinks"`
+	// ServerAuto is true when none of SERVER_ADDRESS, SERVER_PORT_UP and
+	// SERVER_PORT_DOWN was set: the forwarder then sends to hm-pktfwd's
+	// multiplexer:1681 where that name resolves (a Nebra fleet's compose),
+	// else to the defaults above. cmd/pktfwd sets it.
+	ServerAuto bool `ignored:"true"`
 
 	AwaitSystemSleepSeconds            float64 `envconfig:"AWAIT_SYSTEM_SLEEP_SECONDS" default:"5" desc:"wait before the first start"`
 	LoraPktFwdBeforeCheckSleepSeconds  float64 `envconfig:"LORA_PKT_FWD_BEFORE_CHECK_SLEEP_SECONDS" default:"5" desc:"how long the forwarder must stay up to count as started"`

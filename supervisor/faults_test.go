@@ -1,6 +1,8 @@
 package supervisor_test
 
 import (
+	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -294,5 +296,37 @@ func TestFault_FIFOInPlaceOfTheConfig(t *testing.T) {
 	h.wait("running", 0, h.running("EU868_A"))
 	if st, err := os.Stat(filepath.Join(h.cfg.RootDir, "global_conf.json")); err != nil || !st.Mode().IsRegular() {
 		t.Errorf("global_conf.json not replaced by a regular file: %v", err)
+	}
+}
+
+// A fleet that sets no SERVER_* keeps sending where hm-pktfwd sent,
+// multiplexer:1681, where that name resolves; an explicit setting wins.
+func TestRun_HmPktfwdServerWhenUnset(t *testing.T) {
+	resolves := func(context.Context, string) ([]string, error) { return []string{"172.17.0.5"}, nil }
+	for _, tc := range []struct {
+		name   string
+		auto   bool
+		lookup func(context.Context, string) ([]string, error)
+		want   string
+	}{
+		{"unset, multiplexer resolves", true, resolves, `"server_address": "multiplexer",
+        "serv_port_up": 1681,
+        "serv_port_down": 1681`},
+		{"unset, no multiplexer", true, func(context.Context, string) ([]string, error) { return nil, errors.New("no such host") }, `"server_address": "127.0.0.1",
+        "serv_port_up": 1680`},
+		{"SERVER_ADDRESS set", false, resolves, `"server_address": "127.0.0.1",
+        "serv_port_up": 1680`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.cfg.ServerAuto = tc.auto
+			h.opt.LookupHost = tc.lookup
+			h.writeRegion("EU868")
+			h.start()
+			h.wait("running", 0, h.running("EU868_A"))
+			if g := h.globalConf(); !strings.Contains(g, tc.want) {
+				t.Errorf("global_conf.json lacks %s:\n%s", tc.want, g)
+			}
+		})
 	}
 }

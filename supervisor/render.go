@@ -57,7 +57,8 @@ func (s *Supervisor) writeConfig(region regionUpdate) error {
 // render builds the files from a maker's template when one exists for the
 // plan, else from the embedded plan; then applies GLOBAL_CONF_OVERLAY.
 func (s *Supervisor) render(region regionUpdate) (configs.Files, string, error) {
-	site := configs.Site{GatewayID: s.eui, Server: s.cfg.ServerAddress, PortUp: s.cfg.ServerPortUp, PortDown: s.cfg.ServerPortDown}
+	server, up, down := s.server()
+	site := configs.Site{GatewayID: s.eui, Server: server, PortUp: up, PortDown: down}
 	if s.hw.USB {
 		site.USBPath = s.hw.USBDevice
 	} else {

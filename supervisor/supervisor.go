@@ -28,19 +28,20 @@ import (
 type Options struct {
 	Log         *logrus.Logger
 	Version     string
-	Lines       *concentrator.Lines                 // nil: request them through the GPIO character device
-	OpenSPI     func() (spi.Conn, io.Closer, error) // nil: the configured spidev
-	SysRoot     string                              // "/sys"
-	Env         []string                            // extra environment for the forwarder
-	Interfaces  []string                            // for a MAC-derived EUI; eth0, wlan0
-	MAC         configs.MACLookup                   // nil: the interface's MAC (configs.InterfaceMAC)
-	MaxBackoff  time.Duration                       // 60s
-	StableAfter time.Duration                       // 10m of running resets the back-off
-	StopGrace   time.Duration                       // 5s between SIGTERM and SIGKILL
-	NoReap      bool                                // as PID 1, leave orphans unreaped (a test control)
-	FileSettle  time.Duration                       // 15ms between the two reads of the region file
-	Reporter    Reporter                            // nil: errors are only logged
-	OnStatus    func(Status)                        // called after each status write
+	Lines       *concentrator.Lines                                      // nil: request them through the GPIO character device
+	OpenSPI     func() (spi.Conn, io.Closer, error)                      // nil: the configured spidev
+	SysRoot     string                                                   // "/sys"
+	Env         []string                                                 // extra environment for the forwarder
+	Interfaces  []string                                                 // for a MAC-derived EUI; eth0, wlan0
+	MAC         configs.MACLookup                                        // nil: the interface's MAC (configs.InterfaceMAC)
+	MaxBackoff  time.Duration                                            // 60s
+	StableAfter time.Duration                                            // 10m of running resets the back-off
+	StopGrace   time.Duration                                            // 5s between SIGTERM and SIGKILL
+	NoReap      bool                                                     // as PID 1, leave orphans unreaped (a test control)
+	FileSettle  time.Duration                                            // 15ms between the two reads of the region file
+	Reporter    Reporter                                                 // nil: errors are only logged
+	OnStatus    func(Status)                                             // called after each status write
+	LookupHost  func(ctx context.Context, host string) ([]string, error) // nil: the system resolver
 }
 
 // Reporter receives the errors that stop progress (Sentry in production).
@@ -72,7 +73,11 @@ type Supervisor struct {
 	logged    map[string]string // key → last message logged, to log each problem once (loop only)
 	lastStart time.Time         // of the last forwarder
 	current   *process          // the last forwarder started (loop only)
-	wd        *watchdog         // reads the forwarder's statistics and judges it (watchdog.go)
+
+	serverAt     time.Time // of the last lookup of hm-pktfwd's server (server.go; loop only)
+	serverHM     bool      // it resolved
+	serverLogged bool      // the choice was logged
+	wd           *watchdog // reads the forwarder's statistics and judges it (watchdog.go)
 }
 
 // New checks cfg and prepares a supervisor; nothing is opened yet.

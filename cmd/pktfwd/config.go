@@ -159,6 +159,12 @@ func decodeEnv(env map[string]string) (supervisor.Config, sources, supervisor.Co
 			}
 		}
 	}
+	// hm-pktfwd sent to multiplexer:1681, a fixed destination; with no
+	// SERVER_* set, the supervisor does so too where that name resolves.
+	_, addr := src.setBy["SERVER_ADDRESS"]
+	_, up := src.setBy["SERVER_PORT_UP"]
+	_, down := src.setBy["SERVER_PORT_DOWN"]
+	c.ServerAuto = !addr && !up && !down
 	if c.Variant == "" {
 		if err := readVariantFile(&c, &src); err != nil {
 			errs = append(errs, supervisor.NewConfigError("VARIANT", "", "not set, and "+err.Error()))

@@ -35,3 +35,26 @@ func TestLoadConfig_ResetPinErrorNamesResetPin(t *testing.T) {
 		t.Errorf("got %v, want an error naming RESET_PIN", err)
 	}
 }
+
+// With none of SERVER_ADDRESS, SERVER_PORT_UP, SERVER_PORT_DOWN set, the
+// supervisor picks hm-pktfwd's destination where it resolves; any one set
+// turns that off.
+func TestLoadConfig_ServerAutoOnlyWhenUnset(t *testing.T) {
+	t.Setenv("VARIANT", "COMP-RAKHM")
+	c, _, err := loadConfig(environ())
+	if err != nil || !c.ServerAuto {
+		t.Fatalf("nothing set: ServerAuto %v, %v; want true", c.ServerAuto, err)
+	}
+	for _, name := range []string{"SERVER_ADDRESS", "SERVER_PORT_UP", "SERVER_PORT_DOWN"} {
+		t.Run(name, func(t *testing.T) {
+			value := "1680"
+			if name == "SERVER_ADDRESS" {
+				value = "127.0.0.1"
+			}
+			t.Setenv(name, value)
+			if c, _, err := loadConfig(environ()); err != nil || c.ServerAuto {
+				t.Errorf("%s set: ServerAuto %v, %v; want false", name, c.ServerAuto, err)
+			}
+		})
+	}
+}
