@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 	"periph.io/x/conn/v3/spi"
 
+	"pktfwd/concentrator"
 	"pktfwd/supervisor"
 )
 
@@ -294,5 +295,45 @@ func TestFault_FIFOInPlaceOfTheConfig(t *testing.T) {
 	h.wait("running", 0, h.running("EU868_A"))
 	if st, err := os.Stat(filepath.Join(h.cfg.RootDir, "global_conf.json")); err != nil || !st.Mode().IsRegular() {
 		t.Errorf("global_conf.json not replaced by a regular file: %v", err)
+	}
+}
+
+// SIGTERM while a SIGHUP is stopping a forwarder that ignores SIGTERM ends
+// the supervisor once that stop is over: no new forwarder is started (it
+// would have to be stopped again, doubling the time SIGTERM takes). A USB
+// concentrator has no reset line whose request would notice the shutdown.
+func TestFault_SigtermWhileReloadStops(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.ConcentratorInterface, h.cfg.USBDevice, h.cfg.Chip = "usb", os.DevNull, "sx1302"
+	h.opt.Lines = &concentrator.Lines{}
+	h.opt.StopGrace = time.Second
+	h.setMode("ignore-term")
+	h.writeRegion("EU868")
+	h.start()
+	_, next := h.wait("running", 0, h.running("EU868_A"))
+	h.sup.Reload()
+	h.wait("stopping", next, func(e event) bool { return e.State == supervisor.StateStopping })
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.logCount("started " + h.cfg.SX1302Forwarder); n != 1 {
+		t.Errorf("%d forwarders started, want 1 (none after SIGTERM); log:\n%s", n, h.logText())
+	}
+}
+
+// A FIFO in place of the forwarder binary is refused; opening it to check
+// the build would block the supervisor, and SIGTERM with it, for ever.
+func TestFault_FIFOInPlaceOfTheForwarder(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.ConcentratorInterface, h.cfg.USBDevice, h.cfg.Chip = "usb", os.DevNull, "sx1302"
+	os.Remove(h.cfg.SX1302Forwarder)
+	if err := syscall.Mkfifo(h.cfg.SX1302Forwarder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.writeRegion("EU868")
+	h.start()
+	e, _ := h.wait("backoff", 0, func(e event) bool { return e.State == supervisor.StateBackoff })
+	if !strings.Contains(e.LastError, "not a regular file") {
+		t.Errorf("last error %q", e.LastError)
 	}
 }
