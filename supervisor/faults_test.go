@@ -337,3 +337,50 @@ func TestFault_FIFOInPlaceOfTheForwarder(t *testing.T) {
 		t.Errorf("last error %q", e.LastError)
 	}
 }
+
+// A FIFO put in place of the diagnostics file is replaced by the next
+// refresh, never read: a read would block the refresh, and with it every
+// status write and SIGTERM, for ever.
+func TestFault_FIFOInPlaceOfDiagnostics(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.LoraPktFwdAfterSuccessSleepSeconds = 0.05
+	h.writeRegion("EU868")
+	h.start()
+	h.wait("running", 0, h.running("EU868_A"))
+	os.Remove(h.cfg.DiagnosticsFilePath)
+	if err := syscall.Mkfifo(h.cfg.DiagnosticsFilePath, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.mu.Lock()
+	next := h.base + len(h.events) // the events from here on came after the FIFO
+	h.mu.Unlock()
+	h.wait("diagnostics healed", next, func(e event) bool { return e.diag == "true" })
+}
+
+// When writing diagnostics false fails, the file is never left saying
+// true: the supervisor keeps trying to write false, and does not "heal"
+// the file back to true once it can write again.
+func TestFault_FailedDiagnosticsWriteIsRetried(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.LoraPktFwdAfterSuccessSleepSeconds = 0.05
+	h.cfg.LoraPktFwdAfterFailureSleepSeconds = 3600
+	h.opt.MaxBackoff = time.Hour
+	h.writeRegion("EU868")
+	h.start()
+	e, next := h.wait("running", 0, h.running("EU868_A"))
+	// A non-empty directory in its place: every write fails.
+	os.Remove(h.cfg.DiagnosticsFilePath)
+	if err := os.MkdirAll(filepath.Join(h.cfg.DiagnosticsFilePath, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.setMode("crash")
+	syscall.Kill(e.PID, syscall.SIGKILL)
+	_, next = h.wait("backoff", next, func(e event) bool { return e.State == supervisor.StateBackoff })
+	os.RemoveAll(h.cfg.DiagnosticsFilePath)
+	h.wait("diagnostics false", next, func(e event) bool {
+		if e.diag == "true" {
+			t.Fatalf("diagnostics true in %s with the forwarder dead", e.State)
+		}
+		return e.diag == "false"
+	})
+}
