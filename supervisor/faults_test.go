@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 	"periph.io/x/conn/v3/spi"
 
+	"pktfwd/concentrator"
 	"pktfwd/supervisor"
 )
 
@@ -329,4 +330,91 @@ func TestRun_HmPktfwdServerWhenUnset(t *testing.T) {
 			}
 		})
 	}
+}
+
+// SIGTERM while a SIGHUP is stopping a forwarder that ignores SIGTERM ends
+// the supervisor once that stop is over: no new forwarder is started (it
+// would have to be stopped again, doubling the time SIGTERM takes). A USB
+// concentrator has no reset line whose request would notice the shutdown.
+func TestFault_SigtermWhileReloadStops(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.ConcentratorInterface, h.cfg.USBDevice, h.cfg.Chip = "usb", os.DevNull, "sx1302"
+	h.opt.Lines = &concentrator.Lines{}
+	h.opt.StopGrace = time.Second
+	h.setMode("ignore-term")
+	h.writeRegion("EU868")
+	h.start()
+	_, next := h.wait("running", 0, h.running("EU868_A"))
+	h.sup.Reload()
+	h.wait("stopping", next, func(e event) bool { return e.State == supervisor.StateStopping })
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.logCount("started " + h.cfg.SX1302Forwarder); n != 1 {
+		t.Errorf("%d forwarders started, want 1 (none after SIGTERM); log:\n%s", n, h.logText())
+	}
+}
+
+// A FIFO in place of the forwarder binary is refused; opening it to check
+// the build would block the supervisor, and SIGTERM with it, for ever.
+func TestFault_FIFOInPlaceOfTheForwarder(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.ConcentratorInterface, h.cfg.USBDevice, h.cfg.Chip = "usb", os.DevNull, "sx1302"
+	os.Remove(h.cfg.SX1302Forwarder)
+	if err := syscall.Mkfifo(h.cfg.SX1302Forwarder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.writeRegion("EU868")
+	h.start()
+	e, _ := h.wait("backoff", 0, func(e event) bool { return e.State == supervisor.StateBackoff })
+	if !strings.Contains(e.LastError, "not a regular file") {
+		t.Errorf("last error %q", e.LastError)
+	}
+}
+
+// A FIFO put in place of the diagnostics file is replaced by the next
+// refresh, never read: a read would block the refresh, and with it every
+// status write and SIGTERM, for ever.
+func TestFault_FIFOInPlaceOfDiagnostics(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.LoraPktFwdAfterSuccessSleepSeconds = 0.05
+	h.writeRegion("EU868")
+	h.start()
+	h.wait("running", 0, h.running("EU868_A"))
+	os.Remove(h.cfg.DiagnosticsFilePath)
+	if err := syscall.Mkfifo(h.cfg.DiagnosticsFilePath, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.mu.Lock()
+	next := h.base + len(h.events) // the events from here on came after the FIFO
+	h.mu.Unlock()
+	h.wait("diagnostics healed", next, func(e event) bool { return e.diag == "true" })
+}
+
+// When writing diagnostics false fails, the file is never left saying
+// true: the supervisor keeps trying to write false, and does not "heal"
+// the file back to true once it can write again.
+func TestFault_FailedDiagnosticsWriteIsRetried(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.LoraPktFwdAfterSuccessSleepSeconds = 0.05
+	h.cfg.LoraPktFwdAfterFailureSleepSeconds = 3600
+	h.opt.MaxBackoff = time.Hour
+	h.writeRegion("EU868")
+	h.start()
+	e, next := h.wait("running", 0, h.running("EU868_A"))
+	// A non-empty directory in its place: every write fails.
+	os.Remove(h.cfg.DiagnosticsFilePath)
+	if err := os.MkdirAll(filepath.Join(h.cfg.DiagnosticsFilePath, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.setMode("crash")
+	syscall.Kill(e.PID, syscall.SIGKILL)
+	_, next = h.wait("backoff", next, func(e event) bool { return e.State == supervisor.StateBackoff })
+	os.RemoveAll(h.cfg.DiagnosticsFilePath)
+	h.wait("diagnostics false", next, func(e event) bool {
+		if e.diag == "true" {
+			t.Fatalf("diagnostics true in %s with the forwarder dead", e.State)
+		}
+		return e.diag == "false"
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"periph.io/x/conn/v3/spi"
 
 	"pktfwd/concentrator"
+	"pktfwd/internal/safefile"
 	"pktfwd/supervisor"
 )
 
@@ -105,7 +106,7 @@ type nopCloser struct{}
 func (nopCloser) Close() error { return nil }
 
 func (h *harness) record(s supervisor.Status) {
-	d, _ := os.ReadFile(h.cfg.DiagnosticsFilePath)
+	d, _ := safefile.Read(h.cfg.DiagnosticsFilePath, 16) // a FIFO there must not block the harness
 	h.mu.Lock()
 	h.events = append(h.events, event{s, string(d)})
 	if len(h.events) > 4000 { // a soak makes millions; keep the latest

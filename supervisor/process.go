@@ -100,6 +100,9 @@ func checkExecutable(path string) error {
 		return fmt.Errorf("forwarder %s: %w", path, err)
 	case st.IsDir():
 		return fmt.Errorf("forwarder %s is a directory", path)
+	case !st.Mode().IsRegular():
+		// A FIFO would block the build check's open for ever.
+		return fmt.Errorf("forwarder %s is not a regular file (%s)", path, st.Mode().Type())
 	case st.Mode().Perm()&0o111 == 0:
 		return fmt.Errorf("forwarder %s is not executable (chmod +x it): %w", path, fs.ErrPermission)
 	}

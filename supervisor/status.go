@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
+
+	"pktfwd/internal/safefile"
 )
 
 // State is where the supervisor is in its loop.
@@ -56,34 +59,74 @@ type Status struct {
 // The Supervisor serialises every call (its mu).
 type statusFiles struct {
 	diagPath, statusPath string
-	diag                 *bool
+	diag                 *bool  // what diagnostics must say: the last value set, even if its write failed
+	diagWritten          bool   // whether that value reached the file
 	lastBody             []byte // status.json as last written, updated_at zeroed
 	onStatus             func(Status)
 }
 
-// setDiagnostics writes "true" or "false" (no newline) when it changes.
+// setDiagnostics writes "true" or "false" (no newline) when it changes,
+// or when its last write failed. A failed write is retried by
+// healDiagnostics too.
 func (f *statusFiles) setDiagnostics(ok bool) error {
-	if f.diag != nil && *f.diag == ok {
+	if f.diag != nil && *f.diag == ok && f.diagWritten {
 		return nil
 	}
-	if err := writeCreatingDir(f.diagPath, []byte(fmt.Sprint(ok)), true); err != nil {
+	f.diag, f.diagWritten = &ok, false
+	if err := writeDiagnostics(f.diagPath, ok); err != nil {
 		return err
 	}
-	f.diag = &ok
+	f.diagWritten = true
 	return nil
 }
 
-// healDiagnostics rewrites the diagnostics file when it no longer holds
-// what was last written (deleted, replaced, emptied by another program).
+// healDiagnostics rewrites the diagnostics file when it does not hold what
+// it must (deleted, replaced, emptied by another program, or its last write
+// failed). It is read safely: a FIFO put in its place is replaced, never
+// read (a read would block the supervisor for ever).
 func (f *statusFiles) healDiagnostics() (healed bool, err error) {
 	if f.diag == nil {
 		return false, nil
 	}
 	want := fmt.Sprint(*f.diag)
-	if b, err := os.ReadFile(f.diagPath); err == nil && string(b) == want {
+	if b, err := safefile.Read(f.diagPath, int64(len(want))); err == nil && string(b) == want {
+		f.diagWritten = true
 		return false, nil
 	}
-	return true, writeCreatingDir(f.diagPath, []byte(want), true)
+	if err := writeDiagnostics(f.diagPath, *f.diag); err != nil {
+		return true, err
+	}
+	f.diagWritten = true
+	return true, nil
+}
+
+// writeDiagnostics writes the diagnostics file atomically. When that fails
+// with false to write (a full disk has no room for the temporary file), it
+// overwrites the file in place, and removes it if even that fails: a stale
+// "true" must not outlive the forwarder.
+func writeDiagnostics(path string, ok bool) error {
+	err := writeCreatingDir(path, []byte(fmt.Sprint(ok)), true)
+	if err == nil || ok {
+		return err
+	}
+	if werr := overwrite(path, []byte("false")); werr != nil {
+		os.Remove(path)
+	}
+	return err
+}
+
+// overwrite writes data over the existing file at path. O_NONBLOCK makes a
+// FIFO without a reader an error instead of a wait.
+func overwrite(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (f *statusFiles) write(s Status) error {

@@ -254,6 +254,9 @@ func (s *Supervisor) loop(ctx context.Context, w *regionWatcher) {
 	var region regionUpdate
 	quickFailures := 0
 	for {
+		if ctx.Err() != nil { // SIGTERM while a region change or SIGHUP stopped the forwarder
+			return
+		}
 		if region.Plan == nil {
 			s.update(func(st *Status) { st.State = StateWaitingForRegion })
 			var ok bool
