@@ -418,3 +418,34 @@ func TestFault_FailedDiagnosticsWriteIsRetried(t *testing.T) {
 		return e.diag == "false"
 	})
 }
+
+// status.json that cannot be written (disk full) while no forwarder runs
+// is removed rather than left saying running with a dead pid; it comes
+// back once it can be written.
+func TestFault_UnwritableStatusNeverClaimsRunning(t *testing.T) {
+	h := newHarness(t)
+	dir := filepath.Join(h.dir, "status")
+	mountTmpfs(t, dir, "size=64k")
+	h.cfg.StatusFilePath = filepath.Join(dir, "status.json")
+	h.cfg.LoraPktFwdAfterFailureSleepSeconds = 3600
+	h.opt.MaxBackoff = time.Hour
+	h.writeRegion("EU868")
+	h.start()
+	e, next := h.wait("running", 0, h.running("EU868_A"))
+	filler := filepath.Join(dir, "filler")
+	f, _ := os.Create(filler)
+	f.Write(make([]byte, 1<<20)) // fills the tmpfs
+	f.Close()
+	h.setMode("crash")
+	syscall.Kill(e.PID, syscall.SIGKILL)
+	_, next = h.wait("backoff", next, func(e event) bool { return e.State == supervisor.StateBackoff })
+	if b, err := os.ReadFile(h.cfg.StatusFilePath); err == nil && strings.Contains(string(b), `"running"`) {
+		t.Errorf("status.json says running with the forwarder dead and the disk full:\n%s", b)
+	}
+	os.Remove(filler)
+	h.sup.Reload() // any status write now puts it back
+	h.wait("status.json back", next, func(event) bool {
+		b, err := os.ReadFile(h.cfg.StatusFilePath)
+		return err == nil && !strings.Contains(string(b), `"running"`)
+	})
+}

@@ -144,6 +144,12 @@ func (f *statusFiles) write(s Status) error {
 	err = writeCreatingDir(f.statusPath, append(b, '\n'), changed)
 	if err == nil {
 		f.lastBody = body
+	} else if s.PID == 0 {
+		// The old file may say running with a pid that is gone: no file
+		// is the truth then (readers report "no status"), and removing it
+		// needs no space. The next write puts it back.
+		os.Remove(f.statusPath)
+		f.lastBody = nil
 	}
 	if f.onStatus != nil {
 		f.onStatus(s)
