@@ -4,7 +4,7 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS = -s -w -X main.version=$(VERSION)
 # The lean flavour's tags, and the packages they change (its tests run there).
-LEAN_TAGS = nogrpc,nosentry
+LEAN_TAGS = nogrpc,nosentry,nometrics
 LEAN_PKGS = ./supervisor ./cmd/pktfwd
 
 # The full flavour: every feature; grpcnotrace leaves out gRPC's optional

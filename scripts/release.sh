@@ -5,7 +5,7 @@
 #   pktfwd-linux-<arch>       full: every feature (gRPC's optional request
 #                             tracing left out with grpcnotrace)
 #   pktfwd-lean-linux-<arch>  lean: no gateway-rs client, no Sentry
-#                             (-tags nogrpc,nosentry), for small firmware images
+#                             (-tags nogrpc,nosentry,nometrics), for small firmware images
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-dist}"
@@ -14,7 +14,7 @@ mkdir -p "$out"
 for flavour in full lean; do
 	case $flavour in
 	full) tags=grpcnotrace prefix=pktfwd ;;
-	lean) tags=nogrpc,nosentry prefix=pktfwd-lean ;;
+	lean) tags=nogrpc,nosentry,nometrics prefix=pktfwd-lean ;;
 	esac
 	for target in linux/arm64 linux/arm/7 linux/arm/6 linux/amd64; do
 		IFS=/ read -r goos goarch goarm <<<"$target"

@@ -143,7 +143,9 @@ func (c Config) Validate() error {
 			add("GATEWAY_EUI", err.Error())
 		}
 	}
-	if c.MetricsAddr != "" {
+	if err := checkMetricsAddr(c.MetricsAddr); err != nil {
+		add("METRICS_ADDR", err.Error())
+	} else if c.MetricsAddr != "" {
 		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
 			add("METRICS_ADDR", "want host:port or :port, e.g. :9102")
 		}

@@ -1,0 +1,6 @@
+//go:build !nometrics
+
+package supervisor_test
+
+// metricsBuilt tells the tests whether this build serves /metrics.
+const metricsBuilt = true
