@@ -99,17 +99,24 @@ func TestTruth_SighupFloodCoalesces(t *testing.T) {
 	}
 	flood.Stop()
 	window := time.Since(began)
-	pids := map[int]bool{}
-	for _, e := range h.snapshot() {
-		if e.PID != 0 && e.PID != first.PID {
-			pids[e.PID] = true
-		}
-	}
+	pids := startedSince(h, first.PID)
 	limit := int(window/(500*time.Millisecond)) + 1
 	t.Logf("%d SIGHUPs in %s: %d forwarder starts (limit %d)", int(window/(5*time.Millisecond)), window.Round(time.Millisecond), len(pids), limit)
 	if len(pids) == 0 || len(pids) > limit {
 		t.Errorf("%d starts during a %s SIGHUP flood, want 1 to %d", len(pids), window, limit)
 	}
+}
+
+// startedSince returns the forwarders started after the one with pid first,
+// as the status events show them.
+func startedSince(h *harness, first int) map[int]bool {
+	pids := map[int]bool{}
+	for _, e := range h.snapshot() {
+		if e.PID != 0 && e.PID != first {
+			pids[e.PID] = true
+		}
+	}
+	return pids
 }
 
 // A region flapping between two plans restarts the forwarder at most once
@@ -132,12 +139,7 @@ func TestTruth_FlappingRegionCoalesces(t *testing.T) {
 	window := time.Since(began)
 	h.writeRegion("AU915")
 	h.wait("settled on AU915", 0, h.running("AU915_SB2"))
-	pids := map[int]bool{}
-	for _, e := range h.snapshot() {
-		if e.PID != 0 && e.PID != first.PID {
-			pids[e.PID] = true
-		}
-	}
+	pids := startedSince(h, first.PID)
 	limit := int(window/(500*time.Millisecond)) + 2
 	t.Logf("region flapping every 20ms for %s: %d forwarder starts (limit %d)", window.Round(time.Millisecond), len(pids), limit)
 	if len(pids) > limit {
