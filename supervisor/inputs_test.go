@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"pktfwd/supervisor"
 )
 
 // hungCommand writes a REGION_COMMAND that never answers and leaves a
@@ -24,21 +26,6 @@ func hungCommand(t *testing.T, dir string) string {
 	return path
 }
 
-func readPID(t *testing.T, path string) int {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, err := os.ReadFile(path)
-		if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && perr == nil {
-			return pid
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no pid in %s", path)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // A REGION_COMMAND that hangs (above the file in precedence) never freezes
 // the file source: a change of the region file still moves the forwarder.
 func TestCommandSource_HungCommandDoesNotFreezeTheFile(t *testing.T) {
@@ -48,7 +35,7 @@ func TestCommandSource_HungCommandDoesNotFreezeTheFile(t *testing.T) {
 	h.writeRegion("EU868")
 	h.start()
 	_, next := h.wait("EU868 from the file", 0, h.running("EU868_A"))
-	leader := readPID(t, filepath.Join(h.dir, "leader.pid"))
+	leader := supervisor.PIDFromFile(t, filepath.Join(h.dir, "leader.pid"))
 	h.writeRegion("US915")
 	e, _ := h.wait("US915 from the file", next, h.running("US915_SB2"))
 	if e.RegionSource != "file "+h.cfg.RegionFilePath {
@@ -69,8 +56,8 @@ func TestCommandSource_HungCommandDoesNotDelayStop(t *testing.T) {
 	h.writeRegion("EU868")
 	h.start()
 	h.wait("EU868 from the file", 0, h.running("EU868_A"))
-	leader := readPID(t, filepath.Join(h.dir, "leader.pid"))
-	grandchild := readPID(t, filepath.Join(h.dir, "grandchild.pid"))
+	leader := supervisor.PIDFromFile(t, filepath.Join(h.dir, "leader.pid"))
+	grandchild := supervisor.PIDFromFile(t, filepath.Join(h.dir, "grandchild.pid"))
 	began := time.Now()
 	done := make(chan error, 1)
 	go func() { done <- h.stop() }()
