@@ -36,5 +36,7 @@ bench:
 bench-readme:
 	go run ./bench -readme README.md
 
+# The gRPC stubs (needs protoc) and the help's variable table.
 generate:
 	cd internal/localapi && go generate
+	go test ./cmd/pktfwd -run TestEnvironmentTable -update

@@ -1,6 +1,6 @@
 module pktfwd
 
-go 1.22
+go 1.23
 
 require (
 	github.com/fsnotify/fsnotify v1.7.0
@@ -10,7 +10,7 @@ require (
 	github.com/warthog618/go-gpiocdev v0.9.1
 	golang.org/x/sys v0.24.0
 	google.golang.org/grpc v1.67.1
-	google.golang.org/protobuf v1.34.2
+	google.golang.org/protobuf v1.36.12
 	periph.io/x/conn/v3 v3.7.1
 	periph.io/x/host/v3 v3.8.2
 )

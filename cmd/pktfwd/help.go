@@ -2,17 +2,24 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"sort"
-	"text/tabwriter"
-
-	"github.com/kelseyhightower/envconfig"
-
-	"pktfwd/supervisor"
 )
+
+// environmentTable is envconfig's usage table of supervisor.Config:
+// envconfig.Usagef with its DefaultTableFormat through a tabwriter. It is
+// made when the code changes, not at run time, because Usagef runs
+// text/template, whose reflective method calls make the linker keep every
+// exported method of every type: about 1 MB of the binary
+// (docs/binary-size.md). TestEnvironmentTable regenerates it with -update
+// and fails when it is out of date.
+//
+//go:embed environment.txt
+var environmentTable string
 
 // helpCommand prints the usage of every command, or of the one named.
 func helpCommand(*flag.FlagSet) action {
@@ -56,9 +63,6 @@ func printEnvironment(w io.Writer) error {
 		fmt.Fprintf(w, "%s %s for %s", sep, a, aliases[a])
 	}
 	fmt.Fprint(w, ".\n\n")
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	if err := envconfig.Usagef("", &supervisor.Config{}, tw, envconfig.DefaultTableFormat); err != nil {
-		return err
-	}
-	return tw.Flush()
+	_, err := io.WriteString(w, environmentTable)
+	return err
 }
