@@ -21,13 +21,17 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 }
 
 // durability says what writeAtomic syncs; the rename is atomic for readers
-// in every case.
+// in every case. The supervisor's own files need no sync while it runs
+// (docs/files.md): it compares and rewrites the forwarder's files before
+// every start and writes diagnostics false first, so a file that a power
+// cut left old or empty is replaced before anything trusts it. A sync would
+// only add SD card wear and about a millisecond per file to a region change.
 type durability int
 
 const (
-	syncNone durability = iota // a refresh: nothing new to keep
-	syncData                   // the file's data (status files: pktfwd rewrites them at start anyway)
-	syncAll                    // the data and the rename (configs the forwarder reads)
+	syncNone durability = iota // the supervisor's files, rewritten at every start
+	syncData                   // the file's data (the status left behind at exit)
+	syncAll                    // the data and the rename (files for a forwarder pktfwd does not start)
 )
 
 // writeAtomic is WriteFileAtomic with the syncs that d asks for.
@@ -83,8 +87,8 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// writeIfChanged writes atomically unless path already holds data; it
-// reports whether it wrote.
+// writeIfChanged writes atomically, without a sync, unless path already
+// holds data; it reports whether it wrote.
 // The old file is read safely: a FIFO or device left in its place counts
 // as changed and is replaced, never read.
 func writeIfChanged(path string, data []byte, perm os.FileMode) (bool, error) {
@@ -93,5 +97,5 @@ func writeIfChanged(path string, data []byte, perm os.FileMode) (bool, error) {
 			return false, nil
 		}
 	}
-	return true, WriteFileAtomic(path, data, perm)
+	return true, writeAtomic(path, data, perm, syncNone)
 }

@@ -175,7 +175,7 @@ func WriteExitStatus(diagPath, statusPath string, state State, lastError string,
 		ConfigErrors: errs,
 	}, "", "  ")
 	if err == nil {
-		err = writeCreatingDir(statusPath, append(b, '\n'), true)
+		err = writeCreatingDir(statusPath, append(b, '\n'), syncData)
 	}
 	if derr != nil {
 		return derr

@@ -466,8 +466,9 @@ func sameRegion(a, b regionUpdate) bool {
 }
 
 // watchFile watches the region file's directory, so atomic renames,
-// deletion and re-creation are all seen, and pokes the file source after
-// events settle. A missing directory is retried every poll.
+// deletion and re-creation are all seen, and pokes the file source on each
+// event (the source's two agreeing reads wait for the writer to finish). A
+// missing directory is retried every poll.
 func (w *regionWatcher) watchFile(ctx context.Context, path string, trigger chan struct{}) {
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -482,8 +483,6 @@ func (w *regionWatcher) watchFile(ctx context.Context, path string, trigger chan
 	}
 	retry := time.NewTicker(w.poll)
 	defer retry.Stop()
-	settle := time.NewTimer(time.Hour)
-	settle.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -501,15 +500,13 @@ func (w *regionWatcher) watchFile(ctx context.Context, path string, trigger chan
 			case filepath.Clean(ev.Name) == filepath.Clean(dir) && ev.Has(fsnotify.Remove|fsnotify.Rename):
 				watching = false // the directory went; re-added on the next poll
 			case filepath.Base(ev.Name) == base:
-				settle.Reset(5 * time.Millisecond)
+				poke(trigger) // a burst of events is one read: trigger holds one poke
 			}
 		case err, ok := <-fw.Errors:
 			if !ok {
 				return
 			}
 			w.log.Warnf("watching %s: %v", dir, err)
-		case <-settle.C:
-			poke(trigger)
 		}
 	}
 }

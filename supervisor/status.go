@@ -1,7 +1,6 @@
 package supervisor
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -52,16 +51,14 @@ type Status struct {
 	Radio *RadioStats `json:"radio,omitempty"` // statistics and watchdog (watchdog.go)
 }
 
-// statusFiles writes diagnostics and status.json atomically. diagnostics
-// is written when it changes, and rewritten when a refresh finds it
-// deleted or altered. status.json is synced to disk only when its content
-// changed: a refresh that only moves updated_at spares SD cards the wear.
+// statusFiles writes diagnostics and status.json atomically, without a
+// sync (see durability). diagnostics is written when it changes, and
+// rewritten when a refresh finds it deleted or altered.
 // The Supervisor serialises every call (its mu).
 type statusFiles struct {
 	diagPath, statusPath string
-	diag                 *bool  // what diagnostics must say: the last value set, even if its write failed
-	diagWritten          bool   // whether that value reached the file
-	lastBody             []byte // status.json as last written, updated_at zeroed
+	diag                 *bool // what diagnostics must say: the last value set, even if its write failed
+	diagWritten          bool  // whether that value reached the file
 	onStatus             func(Status)
 }
 
@@ -105,7 +102,7 @@ func (f *statusFiles) healDiagnostics() (healed bool, err error) {
 // overwrites the file in place, and removes it if even that fails: a stale
 // "true" must not outlive the forwarder.
 func writeDiagnostics(path string, ok bool) error {
-	err := writeCreatingDir(path, []byte(fmt.Sprint(ok)), true)
+	err := writeCreatingDir(path, []byte(fmt.Sprint(ok)), syncNone)
 	if err == nil || ok {
 		return err
 	}
@@ -130,26 +127,17 @@ func overwrite(path string, data []byte) error {
 }
 
 func (f *statusFiles) write(s Status) error {
-	s.UpdatedAt = time.Time{}
-	body, err := json.Marshal(s)
-	if err != nil {
-		return err
-	}
-	changed := !bytes.Equal(body, f.lastBody)
 	s.UpdatedAt = time.Now().UTC()
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err
 	}
-	err = writeCreatingDir(f.statusPath, append(b, '\n'), changed)
-	if err == nil {
-		f.lastBody = body
-	} else if s.PID == 0 {
+	err = writeCreatingDir(f.statusPath, append(b, '\n'), syncNone)
+	if err != nil && s.PID == 0 {
 		// The old file may say running with a pid that is gone: no file
 		// is the truth then (readers report "no status"), and removing it
 		// needs no space. The next write puts it back.
 		os.Remove(f.statusPath)
-		f.lastBody = nil
 	}
 	if f.onStatus != nil {
 		f.onStatus(s)
@@ -158,14 +146,10 @@ func (f *statusFiles) write(s Status) error {
 }
 
 // writeCreatingDir writes path atomically, creating its directory if it
-// went missing; durable syncs the file's data.
-func writeCreatingDir(path string, data []byte, durable bool) error {
+// went missing, with the syncs d asks for.
+func writeCreatingDir(path string, data []byte, d durability) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("create the directory of %s: %w", path, err)
-	}
-	d := syncNone
-	if durable {
-		d = syncData
 	}
 	return writeAtomic(path, data, 0o644, d)
 }
