@@ -60,7 +60,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} GOARM=${TARGETVARIANT#v} \
-	go build -trimpath -tags grpcnotrace -ldflags "-s -w -X main.version=${VERSION}" -o /out/pktfwd ./cmd/pktfwd
+	go build -trimpath -tags grpcnotrace,nethttpomithttp2 -ldflags "-s -w -X main.version=${VERSION}" -o /out/pktfwd ./cmd/pktfwd
 
 # --- the image: a slim base (the forwarders link against glibc).
 FROM debian:${DEBIAN}-slim

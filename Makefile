@@ -7,10 +7,13 @@ LDFLAGS = -s -w -X main.version=$(VERSION)
 LEAN_TAGS = nogrpc,nosentry,nometrics
 LEAN_PKGS = ./supervisor ./cmd/pktfwd
 
-# The full flavour: every feature; grpcnotrace leaves out gRPC's optional
-# request tracing (golang.org/x/net/trace), which pktfwd never serves.
+# The full flavour: every feature. grpcnotrace leaves out gRPC's optional
+# request tracing (golang.org/x/net/trace), which pktfwd never serves;
+# nethttpomithttp2 leaves HTTP/2 out of net/http (Sentry and /metrics speak
+# HTTP/1.1; gRPC has its own HTTP/2). See docs/binary-size.md.
+FULL_TAGS = grpcnotrace,nethttpomithttp2
 build:
-	CGO_ENABLED=0 go build -trimpath -tags grpcnotrace -ldflags "$(LDFLAGS)" -o pktfwd ./cmd/pktfwd
+	CGO_ENABLED=0 go build -trimpath -tags $(FULL_TAGS) -ldflags "$(LDFLAGS)" -o pktfwd ./cmd/pktfwd
 
 # The lean flavour for small firmware images: no gateway-rs client, no Sentry.
 build-lean:

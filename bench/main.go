@@ -173,7 +173,7 @@ type binaries struct{ pktfwd, lean, forwarder string }
 func buildBinaries(dir string) (binaries, error) {
 	b := binaries{pktfwd: filepath.Join(dir, "pktfwd"), lean: filepath.Join(dir, "pktfwd-lean"), forwarder: filepath.Join(dir, "lora_pkt_fwd")}
 	for _, c := range []struct{ out, tags, pkg string }{
-		{b.pktfwd, "grpcnotrace", "./cmd/pktfwd"}, {b.lean, "nogrpc,nosentry,nometrics", "./cmd/pktfwd"}, {b.forwarder, "", "./internal/fakefwd/lora_pkt_fwd"},
+		{b.pktfwd, "grpcnotrace,nethttpomithttp2", "./cmd/pktfwd"}, {b.lean, "nogrpc,nosentry,nometrics", "./cmd/pktfwd"}, {b.forwarder, "", "./internal/fakefwd/lora_pkt_fwd"},
 	} {
 		cmd := exec.Command("go", "build", "-trimpath", "-tags", c.tags, "-ldflags", "-s -w", "-o", c.out, c.pkg)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // static, as released

@@ -2,8 +2,8 @@
 # Builds static, stripped pktfwd binaries for the four hotspot targets into
 # DIR (default dist/), in two flavours, with SHA-256 checksums, and prints
 # their sizes:
-#   pktfwd-linux-<arch>       full: every feature (gRPC's optional request
-#                             tracing left out with grpcnotrace)
+#   pktfwd-linux-<arch>       full: every feature (-tags grpcnotrace,nethttpomithttp2:
+#                             no gRPC request tracing, no HTTP/2 in net/http)
 #   pktfwd-lean-linux-<arch>  lean: no gateway-rs client, no Sentry
 #                             (-tags nogrpc,nosentry,nometrics), for small firmware images
 set -euo pipefail
@@ -13,7 +13,7 @@ version="${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo d
 mkdir -p "$out"
 for flavour in full lean; do
 	case $flavour in
-	full) tags=grpcnotrace prefix=pktfwd ;;
+	full) tags=grpcnotrace,nethttpomithttp2 prefix=pktfwd ;;
 	lean) tags=nogrpc,nosentry,nometrics prefix=pktfwd-lean ;;
 	esac
 	for target in linux/arm64 linux/arm/7 linux/arm/6 linux/amd64; do
