@@ -13,6 +13,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -107,16 +108,22 @@ func run(w io.Writer, n, baselineTrials int, poll, window time.Duration, withSiz
 			return err
 		}
 	}
-	progress("RSS and CPU, idle (full and lean) and in a crash loop")
-	idle, err := measureResources(bins.pktfwd, bins, filepath.Join(dir, "idle"), "run", window)
-	if err != nil {
-		return err
-	}
-	idleLean, err := measureResources(bins.lean, bins, filepath.Join(dir, "idle-lean"), "run", window)
-	if err != nil {
-		return err
-	}
-	crash, err := measureResources(bins.pktfwd, bins, filepath.Join(dir, "crash"), "crash", window)
+	progress(fmt.Sprintf("RSS and CPU over %s, side by side: idle (full and lean) and in a crash loop", window))
+	var idle, idleLean, crash usage
+	err = side(
+		func() (err error) {
+			idle, err = measureResources(bins.pktfwd, bins, filepath.Join(dir, "idle"), "run", window)
+			return
+		},
+		func() (err error) {
+			idleLean, err = measureResources(bins.lean, bins, filepath.Join(dir, "idle-lean"), "run", window)
+			return
+		},
+		func() (err error) {
+			crash, err = measureResources(bins.pktfwd, bins, filepath.Join(dir, "crash"), "crash", window)
+			return
+		},
+	)
 	if err != nil {
 		return err
 	}
@@ -151,10 +158,10 @@ func run(w io.Writer, n, baselineTrials int, poll, window time.Duration, withSiz
 	fmt.Fprintln(w, "real 100 ms steps; the rest run the pktfwd binary as a fleet does, without reset")
 	fmt.Fprintln(w, "lines. The baseline's region time ends at the poll that restarts the forwarder.")
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "idle, forwarder running, after %s:   full RSS %4.1f MB (%4.1f MB binary pages, %3.1f MB private), CPU %.3f %%\n",
-		window, idle.rssMB, idle.fileMB, idle.anonMB, idle.cpuPct)
-	fmt.Fprintf(w, "                                     lean RSS %4.1f MB (%4.1f MB binary pages, %3.1f MB private), CPU %.3f %%\n",
-		idleLean.rssMB, idleLean.fileMB, idleLean.anonMB, idleLean.cpuPct)
+	fmt.Fprintf(w, "idle, forwarder running, after %s:   full RSS %4.1f MB (%4.1f MB binary pages, %3.1f MB private; start-up peak %4.1f MB), CPU %.3f %%\n",
+		window, idle.rssMB, idle.fileMB, idle.anonMB, idle.peakMB, idle.cpuPct)
+	fmt.Fprintf(w, "                                     lean RSS %4.1f MB (%4.1f MB binary pages, %3.1f MB private; start-up peak %4.1f MB), CPU %.3f %%\n",
+		idleLean.rssMB, idleLean.fileMB, idleLean.anonMB, idleLean.peakMB, idleLean.cpuPct)
 	fmt.Fprintf(w, "crash loop (0.05 s first back-off):  full RSS %4.1f MB, CPU %.3f %%, %d restarts, %.1f ms CPU per restart\n",
 		crash.rssMB, crash.cpuPct, crash.restarts, crash.cpuPerRestartMs)
 	if withSizes {
@@ -166,6 +173,19 @@ func run(w io.Writer, n, baselineTrials int, poll, window time.Duration, withSiz
 	}
 	fmt.Fprintf(w, "\n(bench took %s)\n", time.Since(began).Round(time.Second))
 	return nil
+}
+
+// side runs fs at the same time and returns their errors.
+func side(fs ...func() error) error {
+	errs := make(chan error, len(fs))
+	for _, f := range fs {
+		go func() { errs <- f() }()
+	}
+	var all []error
+	for range fs {
+		all = append(all, <-errs)
+	}
+	return errors.Join(all...)
 }
 
 type binaries struct{ pktfwd, lean, forwarder string }

@@ -162,7 +162,7 @@ func measureStartStop(b binaries, dir string, n int) (start, stop []time.Duratio
 }
 
 type usage struct {
-	rssMB, anonMB, fileMB, cpuPct, cpuPerRestartMs float64
+	rssMB, anonMB, fileMB, peakMB, cpuPct, cpuPerRestartMs float64 // MB: 10^6 bytes
 	restarts                                       int
 }
 
@@ -193,7 +193,7 @@ func measureResources(pktfwd string, b binaries, dir, mode string, window time.D
 	if u.restarts > 0 {
 		u.cpuPerRestartMs = 1000 * secs / float64(u.restarts)
 	}
-	u.rssMB, u.anonMB, u.fileMB = memKB(pid, "VmRSS:")/1024, memKB(pid, "RssAnon:")/1024, memKB(pid, "RssFile:")/1024
+	u.rssMB, u.anonMB, u.fileMB, u.peakMB = memMB(pid, "VmRSS:"), memMB(pid, "RssAnon:"), memMB(pid, "RssFile:"), memMB(pid, "VmHWM:")
 	return u, nil
 }
 
@@ -209,13 +209,14 @@ func cpuTicks(pid int) int64 {
 	return u + k
 }
 
-func memKB(pid int, key string) float64 {
+// memMB is a memory figure of /proc/PID/status (in KiB there) in MB.
+func memMB(pid int, key string) float64 {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	for _, l := range strings.Split(string(b), "\n") {
 		if strings.HasPrefix(l, key) {
 			f := strings.Fields(l)
 			v, _ := strconv.ParseFloat(f[1], 64)
-			return v
+			return v * 1024 / 1e6
 		}
 	}
 	return 0

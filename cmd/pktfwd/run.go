@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/sirupsen/logrus"
@@ -46,12 +47,15 @@ func supervise(ctx context.Context, opt supervisor.Options) error {
 	if reporter != nil {
 		opt.Reporter = reporter
 	}
+	running := make(chan struct{})
+	opt.OnStatus = onFirstRunning(opt.OnStatus, running)
 	sup, err := supervisor.New(cfg, opt)
 	if err != nil {
 		return exitOnConfigError(cfg, log, fmt.Errorf("%w: %w", errUsage, err))
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	go trimWhenRunning(ctx, running, log)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -70,6 +74,35 @@ func supervise(ctx context.Context, opt supervisor.Options) error {
 	}
 	log.WithField("version", version).Info("pktfwd starting")
 	return sup.Run(ctx)
+}
+
+// onFirstRunning is next, which may be nil, followed by closing running
+// the first time the forwarder is running.
+func onFirstRunning(next func(supervisor.Status), running chan struct{}) func(supervisor.Status) {
+	var once sync.Once
+	return func(s supervisor.Status) {
+		if next != nil {
+			next(s)
+		}
+		if s.State == supervisor.StateRunning {
+			once.Do(func() { close(running) })
+		}
+	}
+}
+
+// trimWhenRunning gives back the start-up pages of the binary once the
+// forwarder first runs: start-up is over then (see trimStartupPages).
+func trimWhenRunning(ctx context.Context, running <-chan struct{}, log *logrus.Logger) {
+	select {
+	case <-ctx.Done():
+	case <-running:
+		n, err := trimStartupPages()
+		if err != nil {
+			log.Debugf("start-up pages kept: %v", err)
+			return
+		}
+		log.Debugf("start-up over: advised the kernel to page out %.1f MB of the binary", float64(n)/1e6)
+	}
 }
 
 // exitOnConfigError writes diagnostics false and status.json in state
