@@ -455,7 +455,9 @@ func forwarderEnv(base, extra []string) []string {
 // running forwarder is stopped: when that fails, the forwarder keeps
 // running on the old plan and the change is retried.
 func (s *Supervisor) supervise(ctx context.Context, proc *process, region regionUpdate, w *regionWatcher, bo *backoff) outcome {
-	healthy := time.NewTimer(Seconds(s.cfg.LoraPktFwdBeforeCheckSleepSeconds))
+	// The before-check sleep counts from the forwarder's start, not from
+	// here: the status write and the log line in between are not part of it.
+	healthy := time.NewTimer(time.Until(proc.started.Add(Seconds(s.cfg.LoraPktFwdBeforeCheckSleepSeconds))))
 	defer healthy.Stop()
 	stable := time.NewTimer(s.opt.StableAfter)
 	defer stable.Stop()
