@@ -163,13 +163,23 @@ func measureStartStop(b binaries, dir string, n int) (start, stop []time.Duratio
 
 type usage struct {
 	rssMB, anonMB, fileMB, peakMB, cpuPct, cpuPerRestartMs float64 // MB: 10^6 bytes
-	restarts                                       int
+	restarts                                               int
 }
 
 // measureResources samples pktfwd's own CPU time (not its children's) and
 // memory after window, with the forwarder running or crash-looping.
+//
+// Each instance runs its own copy of the binary, as on a hotspot: two
+// processes that map one file share its pages, and the kernel does not page
+// out a page that another process maps too (docs/memory.md).
 func measureResources(pktfwd string, b binaries, dir, mode string, window time.Duration) (usage, error) {
-	b.pktfwd = pktfwd
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return usage{}, err
+	}
+	b.pktfwd = filepath.Join(dir, filepath.Base(pktfwd))
+	if err := copyFile(pktfwd, b.pktfwd); err != nil {
+		return usage{}, err
+	}
 	in, err := newInstance(b, dir, mode)
 	if err != nil {
 		return usage{}, err
@@ -207,6 +217,15 @@ func cpuTicks(pid int) int64 {
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	k, _ := strconv.ParseInt(f[12], 10, 64)
 	return u + k
+}
+
+// copyFile copies the executable from to the new file to.
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o755)
 }
 
 // memMB is a memory figure of /proc/PID/status (in KiB there) in MB.
