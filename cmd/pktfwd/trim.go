@@ -1,9 +1,10 @@
 package main
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,54 +21,88 @@ import (
 // need faults back in (docs/memory.md). It returns how many bytes it
 // advised. Kernels before 5.4 do not know MADV_PAGEOUT: an error.
 func trimStartupPages() (int, error) {
-	var self unix.Stat_t
-	if err := unix.Stat("/proc/self/exe", &self); err != nil {
-		return 0, fmt.Errorf("stat /proc/self/exe: %w", err)
-	}
-	maps, err := os.Open("/proc/self/maps")
+	maps, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
 		return 0, err
 	}
-	defer maps.Close()
+	spans := binarySpans(string(maps), codeAddr())
+	if len(spans) == 0 {
+		return 0, errors.New("no read-only mapping of the binary found in /proc/self/maps")
+	}
 	var advised int
-	sc := bufio.NewScanner(maps)
-	for sc.Scan() {
-		start, end, ok := readOnlyMappingOf(sc.Text(), self)
-		if !ok {
-			continue
-		}
+	for _, s := range spans {
 		// The raw call: unix.Madvise wants a []byte, and these pages are
 		// not Go memory.
-		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_PAGEOUT); errno != 0 {
+		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, s.start, s.end-s.start, unix.MADV_PAGEOUT); errno != 0 {
 			if errno == syscall.EINVAL {
 				return advised, fmt.Errorf("madvise MADV_PAGEOUT: %w (kernels before 5.4 lack it)", errno)
 			}
 			return advised, fmt.Errorf("madvise MADV_PAGEOUT: %w", errno)
 		}
-		advised += int(end - start)
+		advised += int(s.end - s.start)
 	}
-	return advised, sc.Err()
+	return advised, nil
 }
 
-// readOnlyMappingOf parses one line of /proc/self/maps
-// ("start-end perms offset dev inode path") and reports the range when it
-// maps the file self without write permission.
-func readOnlyMappingOf(line string, self unix.Stat_t) (start, end uintptr, ok bool) {
+// codeAddr is an address in the binary's code.
+func codeAddr() uintptr { return reflect.ValueOf(trimStartupPages).Pointer() }
+
+// span is an address range [start, end).
+type span struct{ start, end uintptr }
+
+// mapping is one line of /proc/self/maps.
+type mapping struct {
+	span
+	writable bool
+	file     string // "dev inode" as the line shows them; "" when anonymous
+}
+
+// binarySpans returns the read-only mappings of the file whose mapping
+// holds pc: the binary. The file is named by the device and inode that
+// the maps themselves show, not by a stat of /proc/self/exe: on overlayfs
+// (a Docker container), kernels before 6.8 show the underlying file
+// system's device in the maps, while a stat shows the overlay's.
+func binarySpans(maps string, pc uintptr) []span {
+	var all []mapping
+	self := ""
+	for _, line := range strings.Split(maps, "\n") {
+		m, ok := parseMapping(line)
+		if !ok {
+			continue
+		}
+		all = append(all, m)
+		if m.start <= pc && pc < m.end {
+			self = m.file
+		}
+	}
+	if self == "" {
+		return nil
+	}
+	var spans []span
+	for _, m := range all {
+		if m.file == self && !m.writable {
+			spans = append(spans, m.span)
+		}
+	}
+	return spans
+}
+
+// parseMapping parses one line of /proc/self/maps
+// ("start-end perms offset dev inode path").
+func parseMapping(line string) (mapping, bool) {
 	f := strings.Fields(line)
-	if len(f) < 6 || f[1][1] == 'w' {
-		return 0, 0, false
-	}
-	if ino, err := strconv.ParseUint(f[4], 10, 64); err != nil || ino != self.Ino {
-		return 0, 0, false
-	}
-	if f[3] != fmt.Sprintf("%02x:%02x", unix.Major(self.Dev), unix.Minor(self.Dev)) {
-		return 0, 0, false
+	if len(f) < 5 || len(f[1]) < 2 {
+		return mapping{}, false
 	}
 	lo, hi, _ := strings.Cut(f[0], "-")
 	s, err1 := strconv.ParseUint(lo, 16, 64)
 	e, err2 := strconv.ParseUint(hi, 16, 64)
 	if err1 != nil || err2 != nil || e <= s {
-		return 0, 0, false
+		return mapping{}, false
 	}
-	return uintptr(s), uintptr(e), true
+	m := mapping{span: span{uintptr(s), uintptr(e)}, writable: f[1][1] == 'w'}
+	if f[4] != "0" {
+		m.file = f[3] + " " + f[4]
+	}
+	return m, true
 }
