@@ -465,10 +465,16 @@ func sameRegion(a, b regionUpdate) bool {
 	return a.Plan.Name == b.Plan.Name && a.Source == b.Source && a.Name == b.Name
 }
 
+// dirRetry is how often a missing directory of the region file is looked
+// for again. It costs a failed inotify_add_watch, and only while the
+// directory is missing.
+const dirRetry = 250 * time.Millisecond
+
 // watchFile watches the region file's directory, so atomic renames,
 // deletion and re-creation are all seen, and pokes the file source on each
 // event (the source's two agreeing reads wait for the writer to finish). A
-// missing directory is retried every poll.
+// missing directory, or one that was removed or moved away, is looked for
+// every dirRetry until it is back.
 func (w *regionWatcher) watchFile(ctx context.Context, path string, trigger chan struct{}) {
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -477,28 +483,30 @@ func (w *regionWatcher) watchFile(ctx context.Context, path string, trigger chan
 	}
 	defer fw.Close()
 	dir, base := filepath.Dir(path), filepath.Base(path)
-	watching := fw.Add(dir) == nil
-	if !watching {
-		w.log.Infof("directory %s does not exist yet; polling for it every %s", dir, w.poll)
-	}
-	retry := time.NewTicker(w.poll)
+	retry := time.NewTimer(dirRetry)
 	defer retry.Stop()
+	if fw.Add(dir) == nil {
+		retry.Stop()
+	} else {
+		w.log.Infof("directory %s does not exist yet; looking for it every %s", dir, dirRetry)
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-retry.C:
-			if !watching && fw.Add(dir) == nil {
-				watching = true
-				poke(trigger)
+			if fw.Add(dir) != nil {
+				retry.Reset(dirRetry)
+				continue
 			}
+			poke(trigger)
 		case ev, ok := <-fw.Events:
 			if !ok {
 				return
 			}
 			switch {
 			case filepath.Clean(ev.Name) == filepath.Clean(dir) && ev.Has(fsnotify.Remove|fsnotify.Rename):
-				watching = false // the directory went; re-added on the next poll
+				retry.Reset(dirRetry) // the directory went; its watch with it
 			case filepath.Base(ev.Name) == base:
 				poke(trigger) // a burst of events is one read: trigger holds one poke
 			}
