@@ -470,11 +470,18 @@ func sameRegion(a, b regionUpdate) bool {
 // directory is missing.
 const dirRetry = 250 * time.Millisecond
 
+// writePause is how long the writes of a region file written in place
+// must pause before it is read. With the file source's two agreeing reads,
+// a writer that pauses up to about writePause + settle between two writes
+// is never read half-written.
+const writePause = 5 * time.Millisecond
+
 // watchFile watches the region file's directory, so atomic renames,
-// deletion and re-creation are all seen, and pokes the file source on each
-// event (the source's two agreeing reads wait for the writer to finish). A
-// missing directory, or one that was removed or moved away, is looked for
-// every dirRetry until it is back.
+// deletion and re-creation are all seen, and pokes the file source: at once
+// when the file appears (renamed into place: it is complete), writePause
+// after the last write when it is written in place. A missing directory,
+// or one that was removed or moved away, is looked for every dirRetry
+// until it is back.
 func (w *regionWatcher) watchFile(ctx context.Context, path string, trigger chan struct{}) {
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -485,6 +492,9 @@ func (w *regionWatcher) watchFile(ctx context.Context, path string, trigger chan
 	dir, base := filepath.Dir(path), filepath.Base(path)
 	retry := time.NewTimer(dirRetry)
 	defer retry.Stop()
+	written := time.NewTimer(time.Hour)
+	written.Stop()
+	defer written.Stop()
 	if fw.Add(dir) == nil {
 		retry.Stop()
 	} else {
@@ -507,9 +517,13 @@ func (w *regionWatcher) watchFile(ctx context.Context, path string, trigger chan
 			switch {
 			case filepath.Clean(ev.Name) == filepath.Clean(dir) && ev.Has(fsnotify.Remove|fsnotify.Rename):
 				retry.Reset(dirRetry) // the directory went; its watch with it
+			case filepath.Base(ev.Name) == base && ev.Has(fsnotify.Create):
+				poke(trigger) // trigger holds one poke: a burst is one read
 			case filepath.Base(ev.Name) == base:
-				poke(trigger) // a burst of events is one read: trigger holds one poke
+				written.Reset(writePause)
 			}
+		case <-written.C:
+			poke(trigger)
 		case err, ok := <-fw.Errors:
 			if !ok {
 				return
