@@ -30,8 +30,7 @@ type durability int
 
 const (
 	syncNone durability = iota // the supervisor's files, rewritten at every start
-	syncData                   // the file's data (the status left behind at exit)
-	syncAll                    // the data and the rename (files for a forwarder pktfwd does not start)
+	syncAll                    // the data and the rename (the status left at exit; `pktfwd render`)
 )
 
 // writeAtomic is WriteFileAtomic with the syncs that d asks for.
@@ -52,7 +51,7 @@ func writeAtomic(path string, data []byte, perm os.FileMode, d durability) error
 	}
 	tmp := f.Name()
 	_, werr := f.Write(data)
-	if werr == nil && d >= syncData {
+	if werr == nil && d == syncAll {
 		werr = f.Sync()
 	}
 	if cerr := f.Close(); werr == nil {

@@ -168,14 +168,16 @@ type exitStatus struct {
 // StateCrashed) with lastError; errs are the configuration errors, if any.
 // Another container shows status.json, so it must say why nothing runs.
 func WriteExitStatus(diagPath, statusPath string, state State, lastError string, errs ConfigErrors, version string) error {
-	f := statusFiles{diagPath: diagPath, statusPath: statusPath}
+	// Nothing rewrites these files until pktfwd starts again: they are
+	// synced with their directory, to say why nothing runs after a power cut too.
+	f := statusFiles{diagPath: diagPath, statusPath: statusPath, sync: syncAll}
 	derr := f.setDiagnostics(false)
 	b, err := json.MarshalIndent(exitStatus{
 		Status:       Status{State: state, LastError: lastError, Version: version, UpdatedAt: time.Now().UTC()},
 		ConfigErrors: errs,
 	}, "", "  ")
 	if err == nil {
-		err = writeCreatingDir(statusPath, append(b, '\n'), syncData)
+		err = writeCreatingDir(statusPath, append(b, '\n'), f.sync)
 	}
 	if derr != nil {
 		return derr

@@ -57,8 +57,9 @@ type Status struct {
 // The Supervisor serialises every call (its mu).
 type statusFiles struct {
 	diagPath, statusPath string
-	diag                 *bool // what diagnostics must say: the last value set, even if its write failed
-	diagWritten          bool  // whether that value reached the file
+	sync                 durability // what each write syncs: nothing while the supervisor runs
+	diag                 *bool      // what diagnostics must say: the last value set, even if its write failed
+	diagWritten          bool       // whether that value reached the file
 	onStatus             func(Status)
 }
 
@@ -70,7 +71,7 @@ func (f *statusFiles) setDiagnostics(ok bool) error {
 		return nil
 	}
 	f.diag, f.diagWritten = &ok, false
-	if err := writeDiagnostics(f.diagPath, ok); err != nil {
+	if err := writeDiagnostics(f.diagPath, ok, f.sync); err != nil {
 		return err
 	}
 	f.diagWritten = true
@@ -90,7 +91,7 @@ func (f *statusFiles) healDiagnostics() (healed bool, err error) {
 		f.diagWritten = true
 		return false, nil
 	}
-	if err := writeDiagnostics(f.diagPath, *f.diag); err != nil {
+	if err := writeDiagnostics(f.diagPath, *f.diag, f.sync); err != nil {
 		return true, err
 	}
 	f.diagWritten = true
@@ -101,8 +102,8 @@ func (f *statusFiles) healDiagnostics() (healed bool, err error) {
 // with false to write (a full disk has no room for the temporary file), it
 // overwrites the file in place, and removes it if even that fails: a stale
 // "true" must not outlive the forwarder.
-func writeDiagnostics(path string, ok bool) error {
-	err := writeCreatingDir(path, []byte(fmt.Sprint(ok)), syncNone)
+func writeDiagnostics(path string, ok bool, d durability) error {
+	err := writeCreatingDir(path, []byte(fmt.Sprint(ok)), d)
 	if err == nil || ok {
 		return err
 	}
