@@ -85,6 +85,9 @@ func TestCLI_HelpListsEveryCommandAndFlag(t *testing.T) {
 			if code != 0 || errOut != "" || !strings.HasPrefix(out, "pktfwd "+c.name) {
 				t.Errorf("pktfwd %v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
 			}
+			if c.name == "run" && !strings.Contains(out, "REGION_OVERRIDE") {
+				t.Errorf("pktfwd %v does not list the variables that configure run", args)
+			}
 			fs, _ := c.flagSet()
 			fs.VisitAll(func(f *flag.Flag) {
 				if !strings.Contains(out, "-"+f.Name) {

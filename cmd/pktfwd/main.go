@@ -105,9 +105,8 @@ func (c command) flagSet() (*flag.FlagSet, action) {
 func (c command) run(ctx context.Context, args []string) error {
 	fs, do := c.flagSet()
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			c.usage(os.Stdout)
-			return nil
+		if errors.Is(err, flag.ErrHelp) { // as `pktfwd help NAME`, which adds run's variables
+			return helpCommand(nil)(ctx, []string{c.name})
 		}
 		return fmt.Errorf("%w: pktfwd %s: %v; `pktfwd help %s` lists its flags", errUsage, c.name, err, c.name)
 	}
