@@ -59,6 +59,9 @@ func TestFault_GrandchildOutlivingTheForwarder(t *testing.T) {
 	h.writeRegion("EU868")
 	h.start()
 	h.wait("the exit", 0, func(e event) bool { return e.LastExit != nil })
+	// The status says exited first; the forwarder's last lines are logged
+	// once its output is drained.
+	h.waitLog(logrus.InfoLevel, "started a grandchild", 1)
 	m := regexp.MustCompile(`grandchild, pid (\d+)`).FindStringSubmatch(h.logText())
 	if m == nil {
 		t.Fatalf("no grandchild pid in the log:\n%s", h.logText())
