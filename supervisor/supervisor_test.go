@@ -33,6 +33,7 @@ func TestRun_StartsOnTheRegionFile(t *testing.T) {
 		t.Errorf("reset_lgw.sh not installed executable: %v", err)
 	}
 	// The forwarder's lines reach the log as their own entries, tagged.
+	h.waitLog(logrus.InfoLevel, "concentrator started", 1)
 	found := false
 	for _, le := range h.logs.AllEntries() {
 		if le.Data["source"] == "lora_pkt_fwd" && strings.Contains(le.Message, "concentrator started") {

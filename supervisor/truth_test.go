@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
 	"pktfwd/supervisor"
@@ -65,6 +66,7 @@ func TestTruth_ExitSeenWhileADescendantHoldsTheTerminal(t *testing.T) {
 // own session, from the forwarder's log.
 func setsidChild(t *testing.T, h *harness) int {
 	t.Helper()
+	h.waitLog(logrus.InfoLevel, "setsid-child, pid", 1)
 	m := regexp.MustCompile(`setsid-child, pid (\d+)`).FindStringSubmatch(h.logText())
 	if m == nil {
 		t.Fatalf("no setsid child in the log:\n%s", h.logText())
