@@ -21,6 +21,9 @@ import (
 // need faults back in (docs/memory.md). It returns how many bytes it
 // advised. Kernels before 5.4 do not know MADV_PAGEOUT: an error.
 func trimStartupPages() (int, error) {
+	if err := syncBinary(); err != nil {
+		return 0, err
+	}
 	maps, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
 		return 0, err
@@ -42,6 +45,22 @@ func trimStartupPages() (int, error) {
 		advised += int(s.end - s.start)
 	}
 	return advised, nil
+}
+
+// syncBinary writes the binary's dirty pages, if any, to disk. The kernel
+// pages out only clean pages, and a binary written moments ago (an image
+// update extracted just before the container started) is still dirty in
+// the page cache. On a binary that is on disk already, it costs nothing.
+func syncBinary() error {
+	f, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync the binary: %w", err)
+	}
+	return nil
 }
 
 // codeAddr is an address in the binary's code.
