@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
-	logtest "github.com/sirupsen/logrus/hooks/test"
 	"golang.org/x/sys/unix"
 )
 
@@ -282,24 +281,11 @@ func zombiesAndSleepers() (zombies, sleepers int) {
 func TestRegionWatcher_OverrideIsNotedFirst(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "region")
 	for i := 0; i < 200; i++ {
-		logger, hook := logtest.NewNullLogger()
-		logger.SetLevel(logrus.DebugLevel)
-		w := &regionWatcher{
-			sources: []regionSource{overrideSource{"EU868"}, fileSource{path: missing}},
-			poll:    time.Hour, log: logrus.NewEntry(logger),
-			updates: make(chan regionUpdate, 1), reload: make(chan struct{}, 1),
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			w.run(ctx)
-		}()
+		w, hook, stop := runWatcher(overrideSource{"EU868"}, fileSource{path: missing})
 		for hook.LastEntry() == nil || !strings.Contains(hook.LastEntry().Message, "does not exist yet") {
 			runtime.Gosched()
 		}
-		cancel()
-		<-done
+		stop()
 		for _, e := range hook.AllEntries() {
 			if e.Level <= logrus.InfoLevel {
 				t.Fatalf("run %d: %s: %s", i, e.Level, e.Message)

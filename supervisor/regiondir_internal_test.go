@@ -27,20 +27,8 @@ func TestRegionWatcher_DirectoryMadeAgain(t *testing.T) {
 			if err := WriteFileAtomic(path, []byte("EU868"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			logger, hook := logtest.NewNullLogger()
-			logger.SetLevel(logrus.DebugLevel)
-			w := &regionWatcher{
-				sources: []regionSource{fileSource{path: path, settle: time.Millisecond}},
-				poll:    time.Hour, log: logrus.NewEntry(logger),
-				updates: make(chan regionUpdate, 1), reload: make(chan struct{}, 1),
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				w.run(ctx)
-			}()
-			defer func() { cancel(); <-done }()
+			w, hook, stop := runWatcher(fileSource{path: path, settle: time.Millisecond})
+			defer stop()
 			waitForPlan(t, w.updates, "EU868_A")
 
 			if how == "removed" {
@@ -64,6 +52,24 @@ func TestRegionWatcher_DirectoryMadeAgain(t *testing.T) {
 			waitForPlan(t, w.updates, "US915_SB2")
 		})
 	}
+}
+
+// runWatcher runs a region watcher of sources, polling hourly, with a
+// debug-level log hook, until stop.
+func runWatcher(sources ...regionSource) (w *regionWatcher, hook *logtest.Hook, stop func()) {
+	logger, hook := logtest.NewNullLogger()
+	logger.SetLevel(logrus.DebugLevel)
+	w = &regionWatcher{
+		sources: sources, poll: time.Hour, log: logrus.NewEntry(logger),
+		updates: make(chan regionUpdate, 1), reload: make(chan struct{}, 1),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.run(ctx)
+	}()
+	return w, hook, func() { cancel(); <-done }
 }
 
 func logged(hook *logtest.Hook, s string) bool {
