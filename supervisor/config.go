@@ -66,6 +66,9 @@ type Config struct {
 	// multiplexer:1681 where that name resolves (a Nebra fleet's compose),
 	// else to the defaults above. cmd/pktfwd sets it.
 	ServerAuto bool `ignored:"true"`
+	// Relay and Upstreams: pktfwd as the forwarder's GWMP server (relay.go).
+	Relay     bool   `envconfig:"RELAY" default:"true" desc:"the forwarder sends to pktfwd on 127.0.0.1, which relays to SERVER_ADDRESS and UPSTREAMS and reports each (false: the forwarder sends to SERVER_ADDRESS itself, as before)"`
+	Upstreams string `envconfig:"UPSTREAMS" desc:"more networks after SERVER_ADDRESS: comma-separated HOST:PORT ([IPv6]:PORT); prefix an entry with uplink-only: to refuse its downlinks (needs RELAY)"`
 
 	AwaitSystemSleepSeconds            float64 `envconfig:"AWAIT_SYSTEM_SLEEP_SECONDS" default:"5" desc:"wait before the first start"`
 	LoraPktFwdBeforeCheckSleepSeconds  float64 `envconfig:"LORA_PKT_FWD_BEFORE_CHECK_SLEEP_SECONDS" default:"5" desc:"how long the forwarder must stay up to count as started"`
@@ -153,6 +156,7 @@ func (c Config) Validate() error {
 	if c.ServerAddress == "" {
 		add("SERVER_ADDRESS", "empty: want a host name or address, e.g. 127.0.0.1")
 	}
+	errs = append(errs, c.relayErrors()...)
 	if c.GlobalConfOverlay != "" {
 		if _, err := (configs.Files{"global_conf.json": []byte("{}")}).Overlay("the JSON merge patch", []byte(c.GlobalConfOverlay)); err != nil {
 			add("GLOBAL_CONF_OVERLAY", err.Error())
