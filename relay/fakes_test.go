@@ -36,9 +36,13 @@ type fakeServer struct {
 
 func newFakeServer(t *testing.T) *fakeServer {
 	t.Helper()
-	s := &fakeServer{t: t, got: make(chan datagram, 4096)}
-	s.up = listenLoopback(t)
-	s.down = listenLoopback(t)
+	return newFakeServerOn(t, listenLoopback(t), listenLoopback(t))
+}
+
+// newFakeServerOn serves on the sockets given.
+func newFakeServerOn(t *testing.T, up, down *net.UDPConn) *fakeServer {
+	t.Helper()
+	s := &fakeServer{t: t, got: make(chan datagram, 4096), up: up, down: down}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go s.serve(&wg, "up", s.up)

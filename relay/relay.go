@@ -65,6 +65,11 @@ const (
 	DefaultReresolve = 30 * time.Second
 )
 
+// ackSilence is how long a datagram to an upstream may go unanswered
+// before the name is resolved again (a quarter of LostAfter when that is
+// shorter). Answers take milliseconds; a far server well under a second.
+const ackSilence = 2 * time.Second
+
 // Socket buffer sizes: the forwarder side must absorb bursts while the
 // reader is descheduled (5,000 uplinks/s for 20 s is the goal); the upstream
 // sockets carry acks and downlinks.
@@ -119,7 +124,7 @@ func Listen(cfg Config) (*Relay, error) {
 		euiKnown: make(chan struct{}),
 		policy: policy{
 			lostAfter: cfg.LostAfter,
-			silence:   min(5*time.Second, cfg.LostAfter/4),
+			silence:   min(ackSilence, cfg.LostAfter/4),
 			reresolve: cfg.Reresolve,
 		},
 	}
