@@ -87,6 +87,7 @@ func writeMetrics(w io.Writer, st Status, health error) {
 	m("pktfwd_forwarder_running", "gauge", "1 while the forwarder runs.", b(st.State == StateRunning && st.PID > 0))
 	m("pktfwd_healthy", "gauge", "1 when pktfwd health would succeed.", b(health == nil))
 	m("pktfwd_forwarder_restarts_total", "counter", "Forwarder restarts since pktfwd started.", float64(st.Restarts))
+	writeRelayMetrics(w, st)
 	r := st.Radio
 	if r == nil {
 		return

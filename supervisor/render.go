@@ -57,7 +57,7 @@ func (s *Supervisor) writeConfig(region regionUpdate) error {
 // render builds the files from a maker's template when one exists for the
 // plan, else from the embedded plan; then applies GLOBAL_CONF_OVERLAY.
 func (s *Supervisor) render(region regionUpdate) (configs.Files, string, error) {
-	server, up, down := s.server()
+	server, up, down := s.forwarderServer()
 	site := configs.Site{GatewayID: s.eui, Server: server, PortUp: up, PortDown: down}
 	if s.hw.USB {
 		site.USBPath = s.hw.USBDevice

@@ -49,6 +49,9 @@ type Status struct {
 	UpdatedAt    time.Time  `json:"updated_at"`
 
 	Radio *RadioStats `json:"radio,omitempty"` // statistics and watchdog (watchdog.go)
+
+	Relay     *RelayStatus     `json:"relay,omitempty"`     // the forwarder seen by the relay (relay.go)
+	Upstreams []UpstreamStatus `json:"upstreams,omitempty"` // the networks the relay sends to, primary first
 }
 
 // statusFiles writes diagnostics and status.json atomically, without a

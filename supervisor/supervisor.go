@@ -74,10 +74,11 @@ type Supervisor struct {
 	lastStart time.Time         // of the last forwarder
 	current   *process          // the last forwarder started (loop only)
 
-	serverAt     time.Time // of the last lookup of hm-pktfwd's server (server.go; loop only)
-	serverHM     bool      // it resolved
-	serverLogged bool      // the choice was logged
-	wd           *watchdog // reads the forwarder's statistics and judges it (watchdog.go)
+	serverAt     time.Time  // of the last lookup of hm-pktfwd's server (server.go; loop only)
+	serverHM     bool       // it resolved
+	serverLogged bool       // the choice was logged
+	wd           *watchdog  // reads the forwarder's statistics and judges it (watchdog.go)
+	relay        *relayLink // the forwarder's GWMP server when RELAY is on (relay.go); set under mu
 }
 
 // New checks cfg and prepares a supervisor; nothing is opened yet.
@@ -129,7 +130,9 @@ func (s *Supervisor) Reload() { poke(s.reload) }
 func (s *Supervisor) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.status
+	st := s.status
+	s.fillRelay(&st) // live figures
+	return st
 }
 
 // Run supervises until ctx ends, then stops the forwarder, holds the
@@ -166,6 +169,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	}
 	if !s.prepareHardware(ctx) {
 		return nil
+	}
+	if err := s.startRelay(ctx, &wg); err != nil {
+		return err
 	}
 	w := s.newRegionWatcher()
 	wg.Add(1)
@@ -630,6 +636,7 @@ func (s *Supervisor) update(f func(*Status)) {
 
 // writeStatus writes the status; s.mu is held.
 func (s *Supervisor) writeStatus() {
+	s.fillRelay(&s.status)
 	if err := s.files.write(s.status); err != nil {
 		s.filesProblem("status", fmt.Errorf("cannot write the status file (check STATUS_FILEPATH): %w", err))
 	} else {

@@ -48,6 +48,7 @@ var documented = map[string][]string{
 	"run": nil, "demo": {"-keep", "-log"}, "detect": {"-spi", "-variant", "-json"},
 	"render":  {"-region", "-chip", "-spi", "-usb", "-eui", "-server", "-port", "-out", "-overlay"},
 	"regions": nil, "variants": nil, "reset": nil, "health": nil, "version": nil, "help": nil,
+	"relay": {"-listen", "-upstreams", "-eui", "-keepalive", "-lost-after", "-report"},
 }
 
 func TestCLI_HelpListsEveryCommandAndFlag(t *testing.T) {
