@@ -1,0 +1,276 @@
+package supervisor_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"pktfwd/supervisor"
+)
+
+// The GWMP bytes below are written from the protocol (SPEC, "GWMP"), not
+// from the codec: byte 0 the version, 1–2 a token, 3 the type, then the
+// gateway EUI for the types the forwarder sends.
+const (
+	pushData = 0
+	pushAck  = 1
+	pullData = 2
+	pullAck  = 4
+)
+
+// testUpstream is a GWMP server on one UDP port (up and down): it
+// acknowledges PUSH_DATA and PULL_DATA unless silenced, and keeps every
+// PUSH_DATA it receives.
+type testUpstream struct {
+	t      *testing.T
+	conn   *net.UDPConn
+	silent atomic.Bool
+
+	mu     sync.Mutex
+	pushes [][]byte
+	pulls  int
+}
+
+func newTestUpstream(t *testing.T) *testUpstream {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &testUpstream{t: t, conn: c}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 65535)
+		for {
+			n, from, err := c.ReadFromUDP(buf)
+			if err != nil {
+				return // closed by the cleanup
+			}
+			u.handle(append([]byte(nil), buf[:n]...), from)
+		}
+	}()
+	t.Cleanup(func() { c.Close(); <-done })
+	return u
+}
+
+func (u *testUpstream) handle(b []byte, from *net.UDPAddr) {
+	if len(b) < 12 {
+		return
+	}
+	ack := byte(0)
+	u.mu.Lock()
+	switch b[3] {
+	case pushData:
+		u.pushes = append(u.pushes, b)
+		ack = pushAck
+	case pullData:
+		u.pulls++
+		ack = pullAck
+	}
+	u.mu.Unlock()
+	if ack != 0 && !u.silent.Load() {
+		u.conn.WriteToUDP([]byte{b[0], b[1], b[2], ack}, from)
+	}
+}
+
+func (u *testUpstream) port() int { return u.conn.LocalAddr().(*net.UDPAddr).Port }
+
+// received tells whether a PUSH_DATA with exactly these bytes arrived.
+func (u *testUpstream) received(want []byte) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, b := range u.pushes {
+		if bytes.Equal(b, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// reports records what the supervisor reports.
+type reports struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+func (r *reports) Report(err error, tags map[string]string, _ []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errs = append(r.errs, fmt.Sprintf("%v [upstream=%s]", err, tags["upstream"]))
+}
+
+func (r *reports) about(s string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, e := range r.errs {
+		if strings.Contains(e, s) {
+			n++
+		}
+	}
+	return n
+}
+
+// gatewayConf is the gateway_conf of the rendered global_conf.json.
+func (h *harness) gatewayConf() (addr string, up, down int) {
+	h.t.Helper()
+	var c struct {
+		G struct {
+			Addr string `json:"server_address"`
+			Up   int    `json:"serv_port_up"`
+			Down int    `json:"serv_port_down"`
+		} `json:"gateway_conf"`
+	}
+	if err := json.Unmarshal([]byte(h.globalConf()), &c); err != nil {
+		h.t.Fatalf("global_conf.json: %v", err)
+	}
+	return c.G.Addr, c.G.Up, c.G.Down
+}
+
+func upstreamIn(e event, name string) supervisor.UpstreamStatus {
+	for _, u := range e.Upstreams {
+		if u.Name == name {
+			return u
+		}
+	}
+	return supervisor.UpstreamStatus{}
+}
+
+// With the relay on, the forwarder is pointed at pktfwd on loopback; an
+// uplink sent there is acknowledged and reaches both upstreams unchanged;
+// status.json shows both ok; one that goes silent is lost while the other
+// stays ok, it is reported once, the forwarder is not restarted, and it is
+// ok again once it answers.
+func TestRelay_TwoUpstreams(t *testing.T) {
+	primary, second := newTestUpstream(t), newTestUpstream(t)
+	h := newHarness(t)
+	reps := &reports{}
+	h.opt.Reporter = reps
+	h.cfg.Relay = true
+	h.cfg.ServerPortUp, h.cfg.ServerPortDown = primary.port(), primary.port()
+	h.cfg.Upstreams = fmt.Sprintf("127.0.0.1:%d", second.port())
+	h.cfg.WatchdogNoAckSeconds = 2                 // an upstream answering nothing this long is lost
+	h.cfg.LoraPktFwdAfterSuccessSleepSeconds = 0.2 // status.json refreshed with the relay's counters
+	pName, sName := fmt.Sprintf("127.0.0.1:%d", primary.port()), h.cfg.Upstreams
+	h.writeRegion("EU868")
+	h.start()
+	running, next := h.wait("running", 0, h.running("EU868_A"))
+
+	if running.Relay == nil {
+		t.Fatalf("status has no relay: %+v", running.Status)
+	}
+	addr, up, down := h.gatewayConf()
+	if got := fmt.Sprintf("%s:%d", addr, up); got != running.Relay.Listen || down != up || addr != "127.0.0.1" {
+		t.Fatalf("global_conf.json sends to %s:%d/%d, want the relay at %s", addr, up, down, running.Relay.Listen)
+	}
+
+	// The forwarder's side: uplinks keep flowing, as from a forwarder.
+	fwd, err := net.Dial("udp", running.Relay.Listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fwd.Close()
+	acks := make(chan uint16, 100)
+	go func() {
+		b := make([]byte, 64)
+		for {
+			n, err := fwd.Read(b)
+			if err != nil {
+				return
+			}
+			if n == 4 && b[3] == pushAck {
+				acks <- binary.LittleEndian.Uint16(b[1:3])
+			}
+		}
+	}()
+	uplink := func(token uint16) []byte {
+		b := []byte{2, 0, 0, pushData, 0xAA, 0x55, 0x5A, 0, 0, 0, 0, 0x01}
+		binary.LittleEndian.PutUint16(b[1:3], token)
+		return append(b, fmt.Sprintf(`{"rxpk":[{"tmst":%d,"data":"QAEQASYAAwABeN1nKaVUMm+B"}]}`, token)...)
+	}
+	stop := make(chan struct{})
+	pumped := make(chan struct{})
+	go func() { // every 200 ms, so that an answering upstream never counts as lost
+		defer close(pumped)
+		for tok := uint16(1); ; tok++ {
+			fwd.Write(uplink(tok))
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}()
+	defer func() { close(stop); <-pumped }()
+	select {
+	case tok := <-acks:
+		if tok != 1 {
+			t.Errorf("first PUSH_ACK has token %d, want 1", tok)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no PUSH_ACK from the relay")
+	}
+	_, next = h.wait("both upstreams ok with uplinks acknowledged", next, func(e event) bool {
+		p, s := upstreamIn(e, pName), upstreamIn(e, sName)
+		return p.State == "ok" && s.State == "ok" && p.PushAcked > 0 && s.PushAcked > 0
+	})
+	for _, u := range []*testUpstream{primary, second} {
+		if !u.received(uplink(1)) {
+			t.Errorf("upstream %d did not receive the first PUSH_DATA unchanged", u.port())
+		}
+	}
+
+	second.silent.Store(true)
+	lost, next := h.wait("the second upstream lost", next, func(e event) bool { return upstreamIn(e, sName).State == "lost" })
+	if p := upstreamIn(lost, pName); p.State != "ok" || !p.Primary {
+		t.Errorf("the primary is %+v while the second is lost, want ok and primary", p)
+	}
+	if lost.Restarts != 0 || lost.PID != running.PID {
+		t.Errorf("the forwarder was restarted for a lost upstream: pid %d → %d, restarts %d", running.PID, lost.PID, lost.Restarts)
+	}
+	h.waitLog(logrus.WarnLevel, "upstream "+sName+" is lost", 1)
+
+	second.silent.Store(false)
+	h.wait("the second upstream ok again", next, func(e event) bool { return upstreamIn(e, sName).State == "ok" })
+	if n := reps.about(sName); n != 1 {
+		t.Errorf("the lost upstream was reported %d times, want once: %v", n, reps.errs)
+	}
+	if n := reps.about(pName); n != 0 {
+		t.Errorf("the primary, always ok, was reported: %v", reps.errs)
+	}
+	if last := h.last(); last.PID != running.PID {
+		t.Errorf("the forwarder changed: pid %d → %d", running.PID, last.PID)
+	}
+}
+
+// RELAY=false renders the server address as before, and status.json has
+// no relay.
+func TestRelay_OffSendsDirectly(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.Relay = false
+	h.cfg.ServerAddress, h.cfg.ServerPortUp, h.cfg.ServerPortDown = "gw.example", 1700, 1701
+	h.writeRegion("EU868")
+	h.start()
+	e, _ := h.wait("running", 0, h.running("EU868_A"))
+	if addr, up, down := h.gatewayConf(); addr != "gw.example" || up != 1700 || down != 1701 {
+		t.Errorf("global_conf.json sends to %s:%d/%d, want gw.example:1700/1701", addr, up, down)
+	}
+	if e.Relay != nil || e.Upstreams != nil {
+		t.Errorf("status.json has a relay without RELAY: %+v %+v", e.Relay, e.Upstreams)
+	}
+	b, err := os.ReadFile(filepath.Join(h.dir, "var", "status.json"))
+	if err != nil || strings.Contains(string(b), `"upstreams"`) {
+		t.Errorf("status.json (err %v) mentions upstreams:\n%s", err, b)
+	}
+}
