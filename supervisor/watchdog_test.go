@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -120,17 +121,64 @@ func TestWatchdog_wedgedConcentrator(t *testing.T) {
 	}
 }
 
+// An unreachable upstream is reported once, with its rule as a tag, and
+// the forwarder is left running: a restart cannot mend a network.
 func TestWatchdog_upstreamLost(t *testing.T) {
-	h, _ := watchHarness(t, "noack")
+	h, rec := watchHarness(t, "noack")
 	h.cfg.WatchdogNoAckSeconds = 1
+	reports := &reportLog{}
+	h.opt.Reporter = reports
 	h.start()
-	e, _ := h.wait("an upstream-lost verdict", 0, verdict(supervisor.RuleUpstream))
-	if w := e.Radio.Watchdog; w.At.Sub(*e.StartedAt) < 900*time.Millisecond || !strings.Contains(w.Reason, "none acknowledged") {
-		t.Errorf("verdict %+v at %s after the start, want at least WATCHDOG_NO_ACK_SECONDS", w, w.At.Sub(*e.StartedAt))
+	e, i := h.wait("the upstream lost", 0, func(e event) bool { return e.Radio != nil && e.Radio.Upstream.State == "lost" })
+	if e.Radio.Upstream.Since == nil || !strings.Contains(e.Radio.Upstream.Reason, "none acknowledged") {
+		t.Errorf("upstream %+v, want the evidence", e.Radio.Upstream)
 	}
 	if e.Radio.Total.PushSent == 0 || e.Radio.Total.PushAcked != 0 {
 		t.Errorf("totals %+v, want PUSH_DATA sent and none acknowledged", e.Radio.Total)
 	}
+	h.wait("3 more blocks", i, blocks(e.Radio.Total.Blocks+3))
+	last := h.last()
+	if last.Restarts != 0 || last.PID != e.PID || last.State != supervisor.StateRunning || countEdges(rec, "power", 0) != 0 {
+		t.Errorf("after upstream_lost: restarts %d, pid %d (was %d), state %s, %d power cycles; want the forwarder left alone",
+			last.Restarts, last.PID, e.PID, last.State, countEdges(rec, "power", 0))
+	}
+	if err := supervisor.Health(last.Status, time.Now(), time.Minute); err != nil {
+		t.Errorf("Health while the upstream is lost: %v, want healthy (a restart of pktfwd cannot mend it)", err)
+	}
+	if err := supervisor.HealthUpstreams(last.Status, time.Now(), time.Minute); err == nil || !strings.Contains(err.Error(), "upstream lost") {
+		t.Errorf("HealthUpstreams while the upstream is lost: %v", err)
+	}
+	if n := h.logCount("watchdog: upstream_lost"); n != 1 {
+		t.Errorf("%d log entries for one outage, want 1:\n%s", n, h.logText())
+	}
+	if got := reports.rules(); len(got) != 1 || got[0] != supervisor.RuleUpstream {
+		t.Errorf("reports tagged %v, want one with rule %s", got, supervisor.RuleUpstream)
+	}
+}
+
+// reportLog records reports.
+type reportLog struct {
+	mu   sync.Mutex
+	tags []map[string]string
+}
+
+func (r *reportLog) Report(_ error, tags map[string]string, _ []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tags = append(r.tags, tags)
+}
+
+// rules returns the rule tag of each report that has one.
+func (r *reportLog) rules() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, t := range r.tags {
+		if v, ok := t[supervisor.RuleTag]; ok {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func TestWatchdog_radioSilent(t *testing.T) {
@@ -248,19 +296,35 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("healthy status: %v", err)
 	}
 	old := now.Add(-86 * time.Second)
+	age := func(s float64) *float64 { return &s }
 	for _, tc := range []struct {
 		name string
 		edit func(*supervisor.Status)
-		want string
+		want string // "" for healthy
 	}{
 		{"backoff", func(s *supervisor.Status) { s.State, s.LastError = supervisor.StateBackoff, "forwarder exit code 1" }, "not running (state backoff): forwarder exit code 1"},
 		{"dead pid", func(s *supervisor.Status) { s.PID = deadPID(t) }, "is gone"},
-		{"stale status", func(s *supervisor.Status) { s.UpdatedAt = now.Add(-41 * time.Second) }, "status.json was last written 41s ago"},
+		{"a pid of another namespace is not checked", func(s *supervisor.Status) { s.PID, s.PIDNamespace = deadPID(t), "pid:[1]" }, ""},
+		{"stale status: two refresh intervals", func(s *supervisor.Status) { s.UpdatedAt = now.Add(-61 * time.Second) }, "status.json was last written 1m1s ago"},
+		{"within two refresh intervals", func(s *supervisor.Status) { s.UpdatedAt = now.Add(-59 * time.Second) }, ""},
 		{"stale block", func(s *supervisor.Status) { s.Radio.LastBlockAt = &old }, "no statistics block from the forwarder for 1m26s since the last one"},
-		{"no block since start", func(s *supervisor.Status) { s.Radio.LastBlockAt, s.StartedAt = nil, &old }, "since the forwarder started"},
+		{"block age as written wins over wall clocks", func(s *supervisor.Status) {
+			future := now.Add(time.Hour) // the clock stepped back an hour after the write
+			s.Radio.LastBlockAt, s.Radio.LastBlockAgeSecs = &future, age(86)
+		}, "for 1m27s since the last one"},
+		{"a fresh block by its age, though its time is old", func(s *supervisor.Status) { s.Radio.LastBlockAt, s.Radio.LastBlockAgeSecs = &old, age(2) }, ""},
+		{"slow start: no block within the start limit", func(s *supervisor.Status) { s.Radio.LastBlockAt, s.StartedAt = nil, &old }, ""},
+		{"no block since start", func(s *supervisor.Status) { s.Radio.LastBlockAt, s.StartedAgeSecs = nil, age(300) }, "since the forwarder started"},
+		{"WATCHDOG=false: no block-age check", func(s *supervisor.Status) {
+			s.Radio.LastBlockAt, s.Radio.Watchdog.Verdict = &old, "off"
+		}, ""},
+		{"no terminal: no block-age check", func(s *supervisor.Status) {
+			s.Radio.LastBlockAt, s.Radio.Watchdog.StallRuleOff = &old, "a pipe"
+		}, ""},
+		{"upstream lost is no fault of the forwarder", func(s *supervisor.Status) { s.Radio.Upstream.State = "lost" }, ""},
 		{"verdict", func(s *supervisor.Status) {
-			s.Radio.Watchdog = supervisor.WatchdogStatus{Verdict: "upstream_lost", Reason: "no acks"}
-		}, "watchdog: upstream_lost: no acks"},
+			s.Radio.Watchdog = supervisor.WatchdogStatus{Verdict: "stalled", Reason: "no blocks"}
+		}, "watchdog: stalled: no blocks"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := running
@@ -268,7 +332,7 @@ func TestHealth(t *testing.T) {
 			st.Radio = &r
 			tc.edit(&st)
 			err := supervisor.Health(st, now, 30*time.Second)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 				t.Errorf("got %v, want %q", err, tc.want)
 			}
 		})
