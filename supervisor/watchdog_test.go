@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -246,6 +247,7 @@ func TestWatchdog_healthyForwarderStatus(t *testing.T) {
 		"# TYPE pktfwd_rx_packets_total counter\npktfwd_rx_packets_total ",
 		"pktfwd_forwarder_running 1\n", "pktfwd_healthy 1\n", "pktfwd_concentrator_temperature_celsius 41\n",
 		`pktfwd_watchdog_ok{verdict="ok"} 1`, `pktfwd_info{version="test",chip="sx1302",region="EU868_A"} 1`,
+		"pktfwd_upstream_lost 0\n", "# TYPE pktfwd_last_stat_block_age_seconds gauge\npktfwd_last_stat_block_age_seconds ",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q:\n%s", want, body)
@@ -347,4 +349,52 @@ func deadPID(t *testing.T) int {
 	}
 	p.Wait()
 	return p.Pid
+}
+
+// slowStart makes the harness's forwarder a script that waits d before it
+// runs the fake forwarder: a concentrator start of d (firmware load,
+// calibration), with no output meanwhile.
+func slowStart(t *testing.T, h *harness, d time.Duration) {
+	path := filepath.Join(h.dir, "sx1302", "slow_lora_pkt_fwd")
+	script := fmt.Sprintf("#!/bin/sh\nsleep %g\nexec %s\n", d.Seconds(), fakeForwarder)
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.cfg.SX1302Forwarder = path
+}
+
+// A concentrator that takes 6 s to start at stat_interval 1 is not a
+// stall: the stall clock starts at its "concentrator started" line.
+func TestWatchdog_slowStartIsNoStall(t *testing.T) {
+	h, rec := watchHarness(t, "")
+	slowStart(t, h, 6*time.Second)
+	h.start()
+	e, _ := h.wait("3 blocks", 0, blocks(3))
+	if e.Restarts != 0 || e.Radio.Watchdog.Restarts != 0 || countEdges(rec, "power", 0) != 0 {
+		t.Errorf("a 6 s start: %d restarts (watchdog %d), %d power cycles; want none\n%s", e.Restarts, e.Radio.Watchdog.Restarts, countEdges(rec, "power", 0), h.logText())
+	}
+}
+
+// Through a pipe the forwarder's blocks come in bursts: the stall rule is
+// off, status.json says why, and health does not judge the block age.
+func TestWatchdog_noTerminal(t *testing.T) {
+	h, _ := watchHarness(t, "")
+	h.opt.NoTerminal = true
+	h.start()
+	first, i := h.wait("running", 0, h.running("EU868_A"))
+	if r := first.Radio; r == nil || !strings.Contains(r.Watchdog.StallRuleOff, "pipe") {
+		t.Fatalf("radio %+v: want stall_rule_off saying why", first.Radio)
+	}
+	e, _ := h.wait("6 blocks", i, blocks(6)) // 4 KiB bursts of 3 to 4 blocks
+	if e.Restarts != 0 || e.PID != first.PID {
+		t.Errorf("through a pipe: %d restarts, pid %d (was %d); want none\n%s", e.Restarts, e.PID, first.PID, h.logText())
+	}
+	var st supervisor.Status // as another container reads it, with a block an hour old
+	b, _ := json.Marshal(e.Status)
+	json.Unmarshal(b, &st)
+	hour := 3600.0
+	st.Radio.LastBlockAgeSecs = &hour
+	if err := supervisor.Health(st, time.Now(), time.Minute); err != nil {
+		t.Errorf("Health without a terminal: %v, want no block-age check", err)
+	}
 }
