@@ -10,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"pktfwd/relay"
+	"pktfwd/watchdog"
 )
 
 // The relay's timings (docs/relay.md). gateway-rs counts a gateway as
@@ -71,7 +72,7 @@ func (s *Supervisor) startRelay(ctx context.Context, wg *sync.WaitGroup) error {
 	link := &relayLink{upstreams: s.relayUpstreams(), changes: make(chan stateChange, 64)}
 	cfg := relay.Config{
 		Listen: "127.0.0.1:0", GatewayEUI: eui,
-		Keepalive: relayKeepalive, LostAfter: Seconds(s.cfg.WatchdogNoAckSeconds), Reresolve: relayReresolve,
+		Keepalive: relayKeepalive, Reresolve: relayReresolve,
 		Log: s.log.WithField("source", "relay"),
 		OnState: func(upstream string, from, to relay.State, why string) {
 			select {
@@ -80,9 +81,7 @@ func (s *Supervisor) startRelay(ctx context.Context, wg *sync.WaitGroup) error {
 			}
 		},
 	}
-	if cfg.LostAfter <= 0 {
-		cfg.LostAfter = relayLostDefault
-	}
+	cfg.LostAfter = s.relayLostAfter()
 	for _, u := range link.upstreams {
 		cfg.Upstreams = append(cfg.Upstreams, relay.Upstream{Name: u.Name(), Host: u.Host, PortUp: u.PortUp, PortDown: u.PortDown, UplinkOnly: u.UplinkOnly})
 	}
@@ -92,6 +91,7 @@ func (s *Supervisor) startRelay(ctx context.Context, wg *sync.WaitGroup) error {
 	s.mu.Lock()
 	s.relay = link
 	s.mu.Unlock()
+	s.relayMode = true // the watchdog judges the relay's observations (observeRelay)
 	names := make([]string, len(link.upstreams))
 	for i, u := range link.upstreams {
 		names[i] = u.Name()
@@ -112,22 +112,34 @@ func (s *Supervisor) startRelay(ctx context.Context, wg *sync.WaitGroup) error {
 	return nil
 }
 
-// followUpstreams logs each upstream state change, reports an upstream
-// going lost once (until it is ok again), and writes the status at once,
-// until ctx ends. The forwarder is not restarted: a restart cannot mend a
-// network.
+// followUpstreams logs each upstream going lost, reports it once (until
+// it is ok again), writes the status at once, and passes the relay's
+// observations to the watchdog on every change and every keepalive, until
+// ctx ends. The forwarder is not restarted: a restart cannot mend a
+// network. The watchdog judges and reports the primary upstream
+// (upstream_lost); with WATCHDOG=false this loop reports it instead.
 func (s *Supervisor) followUpstreams(ctx context.Context, link *relayLink) {
 	reported := map[string]bool{}
+	primary := link.upstreams[0].Name()
+	var why string // the primary's latest change
+	tick := time.NewTicker(relayKeepalive)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-tick.C:
+			s.observeRelay(relayEvidence(link.r.Snapshot(), why, s.relayLostAfter(), time.Now()))
 		case c := <-link.changes:
+			if c.upstream == primary {
+				why = c.why
+			}
+			s.observeRelay(relayEvidence(link.r.Snapshot(), why, s.relayLostAfter(), time.Now()))
 			log := s.log.WithFields(logrus.Fields{"upstream": c.upstream, "state": string(c.to), "from": string(c.from)})
 			switch c.to {
 			case relay.StateLost, relay.StateUnresolved:
 				log.Warnf("upstream %s is %s (was %s): %s; the other upstreams carry on", c.upstream, c.to, c.from, c.why)
-				if !reported[c.upstream] && s.opt.Reporter != nil {
+				if !reported[c.upstream] && s.opt.Reporter != nil && (c.upstream != primary || !s.cfg.Watchdog) {
 					tags := s.tags()
 					tags["upstream"] = c.upstream
 					s.opt.Reporter.Report(fmt.Errorf("upstream %s is %s: %s", c.upstream, c.to, c.why), tags, nil)
@@ -153,4 +165,42 @@ func (s *Supervisor) fillRelay(st *Status) {
 	snap := s.relay.r.Snapshot()
 	st.Relay = relayStatus(s.relay.r.Addr().String(), snap.Forwarder)
 	st.Upstreams = upstreamStatuses(snap.Upstreams, s.relay.upstreams)
+}
+
+// relayLostAfter is how long an upstream may answer nothing before it is
+// lost: WATCHDOG_NO_ACK_SECONDS, or relayLostDefault while that is 0.
+func (s *Supervisor) relayLostAfter() time.Duration {
+	if d := Seconds(s.cfg.WatchdogNoAckSeconds); d > 0 {
+		return d
+	}
+	return relayLostDefault
+}
+
+// relayEvidence is what the watchdog takes from the relay (docs/watchdog.md):
+// the forwarder's last PULL_DATA and the primary upstream's state. A name
+// that has not resolved for lostAfter counts as lost; before that, as
+// waiting, at now.
+func relayEvidence(snap relay.Snapshot, why string, lostAfter time.Duration, now time.Time) watchdog.Relay {
+	e := watchdog.Relay{LastPullData: snap.Forwarder.LastPullData}
+	if len(snap.Upstreams) == 0 {
+		return e
+	}
+	p := snap.Upstreams[0]
+	e.PrimarySince, e.PrimaryReason = p.StateSince, why
+	switch p.State {
+	case relay.StateOK:
+		e.Primary = watchdog.UpstreamOK
+	case relay.StateLost:
+		e.Primary = watchdog.UpstreamLostS
+		e.PrimaryReason = fmt.Sprintf("the primary upstream %s answered nothing for %s: %s", p.Name, lostAfter, why)
+	case relay.StateUnresolved:
+		e.Primary = watchdog.UpstreamWaiting
+		if now.Sub(p.StateSince) >= lostAfter {
+			e.Primary = watchdog.UpstreamLostS
+			e.PrimaryReason = fmt.Sprintf("the primary upstream's name %s has not resolved for %s: %s", p.Name, lostAfter, why)
+		}
+	default:
+		e.Primary = watchdog.UpstreamWaiting
+	}
+	return e
 }

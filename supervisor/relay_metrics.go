@@ -64,7 +64,7 @@ func writeRelayMetrics(w io.Writer, st Status) {
 	if len(st.Upstreams) == 0 {
 		return
 	}
-	per := func(f func(UpstreamStatus) float64) []sample {
+	per := func(f func(RelayUpstream) float64) []sample {
 		out := make([]sample, len(st.Upstreams))
 		for i, u := range st.Upstreams {
 			out[i] = sample{[]string{"upstream", u.Name}, f(u)}
@@ -82,13 +82,13 @@ func writeRelayMetrics(w io.Writer, st Status) {
 		}
 	}
 	writeFamily(w, "pktfwd_upstream_state", "gauge", "1 for the upstream's current state (waiting, ok, lost, unresolved).", states...)
-	writeFamily(w, "pktfwd_upstream_push_data_sent_total", "counter", "PUSH_DATA relayed to the upstream.", per(func(u UpstreamStatus) float64 { return float64(u.PushSent) })...)
-	writeFamily(w, "pktfwd_upstream_push_data_acked_total", "counter", "PUSH_DATA the upstream acknowledged.", per(func(u UpstreamStatus) float64 { return float64(u.PushAcked) })...)
-	writeFamily(w, "pktfwd_upstream_rtt_seconds", "gauge", "Round-trip time of the upstream's latest PUSH_ACK.", per(func(u UpstreamStatus) float64 { return u.RTTSeconds })...)
-	writeFamily(w, "pktfwd_upstream_pull_data_sent_total", "counter", "The relay's own PULL_DATA sent to the upstream.", per(func(u UpstreamStatus) float64 { return float64(u.PullSent) })...)
-	writeFamily(w, "pktfwd_upstream_pull_data_acked_total", "counter", "PULL_ACK from the upstream.", per(func(u UpstreamStatus) float64 { return float64(u.PullAcked) })...)
-	writeFamily(w, "pktfwd_upstream_downlinks_total", "counter", "PULL_RESP from the upstream passed to the forwarder.", per(func(u UpstreamStatus) float64 { return float64(u.Downlinks) })...)
-	writeFamily(w, "pktfwd_upstream_tx_ack_total", "counter", "TX_ACK returned to the upstream.", per(func(u UpstreamStatus) float64 { return float64(u.TxAck) })...)
+	writeFamily(w, "pktfwd_upstream_push_data_sent_total", "counter", "PUSH_DATA relayed to the upstream.", per(func(u RelayUpstream) float64 { return float64(u.PushSent) })...)
+	writeFamily(w, "pktfwd_upstream_push_data_acked_total", "counter", "PUSH_DATA the upstream acknowledged.", per(func(u RelayUpstream) float64 { return float64(u.PushAcked) })...)
+	writeFamily(w, "pktfwd_upstream_rtt_seconds", "gauge", "Round-trip time of the upstream's latest PUSH_ACK.", per(func(u RelayUpstream) float64 { return u.RTTSeconds })...)
+	writeFamily(w, "pktfwd_upstream_pull_data_sent_total", "counter", "The relay's own PULL_DATA sent to the upstream.", per(func(u RelayUpstream) float64 { return float64(u.PullSent) })...)
+	writeFamily(w, "pktfwd_upstream_pull_data_acked_total", "counter", "PULL_ACK from the upstream.", per(func(u RelayUpstream) float64 { return float64(u.PullAcked) })...)
+	writeFamily(w, "pktfwd_upstream_downlinks_total", "counter", "PULL_RESP from the upstream passed to the forwarder.", per(func(u RelayUpstream) float64 { return float64(u.Downlinks) })...)
+	writeFamily(w, "pktfwd_upstream_tx_ack_total", "counter", "TX_ACK returned to the upstream.", per(func(u RelayUpstream) float64 { return float64(u.TxAck) })...)
 	var refused []sample
 	for _, u := range st.Upstreams {
 		for _, reason := range sortedKeys(u.Refused) {

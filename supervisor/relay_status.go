@@ -18,9 +18,9 @@ type RelayStatus struct {
 	LastPullDataAt *time.Time        `json:"last_pull_data_at,omitempty"`
 }
 
-// UpstreamStatus is one network the relay sends to (status.json
+// RelayUpstream is one network the relay sends to (status.json
 // "upstreams"; docs/relay.md explains the states).
-type UpstreamStatus struct {
+type RelayUpstream struct {
 	Name        string            `json:"name"`              // as configured, HOST:PORT
 	Address     string            `json:"address,omitempty"` // as resolved
 	Primary     bool              `json:"primary,omitempty"`
@@ -47,10 +47,10 @@ func relayStatus(listen string, f relay.ForwarderStats) *RelayStatus {
 	return rs
 }
 
-func upstreamStatuses(stats []relay.UpstreamStats, cfg []UpstreamAddr) []UpstreamStatus {
-	out := make([]UpstreamStatus, len(stats))
+func upstreamStatuses(stats []relay.UpstreamStats, cfg []UpstreamAddr) []RelayUpstream {
+	out := make([]RelayUpstream, len(stats))
 	for i, u := range stats {
-		out[i] = UpstreamStatus{
+		out[i] = RelayUpstream{
 			Name: u.Name, Address: u.Address, Primary: i == 0, State: string(u.State),
 			PushSent: u.PushSent, PushAcked: u.PushAcked, RTTSeconds: u.RTT.Seconds(),
 			PullSent: u.PullSent, PullAcked: u.PullAcked, Downlinks: u.Downlinks, TxAck: u.TxAck,

@@ -138,13 +138,13 @@ func (h *harness) gatewayConf() (addr string, up, down int) {
 	return c.G.Addr, c.G.Up, c.G.Down
 }
 
-func upstreamIn(e event, name string) supervisor.UpstreamStatus {
+func upstreamIn(e event, name string) supervisor.RelayUpstream {
 	for _, u := range e.Upstreams {
 		if u.Name == name {
 			return u
 		}
 	}
-	return supervisor.UpstreamStatus{}
+	return supervisor.RelayUpstream{}
 }
 
 // With the relay on, the forwarder is pointed at pktfwd on loopback; an
