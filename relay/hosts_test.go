@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +18,11 @@ import (
 // The upstream's name moves from 127.0.0.1 to ::1 (a container restarted
 // elsewhere, as on Nebra's hotspots); the old address falls silent. The relay
 // re-resolves after the ack silence, long before the upstream would be lost,
-// and follows it to the other address family. /etc/hosts is changed in a
-// private mount namespace: the test re-runs itself under `unshare -m` with a
-// temporary file bind-mounted there.
+// and follows it to the other address family. Then a name that does not
+// resolve is unresolved until /etc/hosts has it. /etc/hosts (and
+// /etc/resolv.conf, so that no DNS server answers) are changed in a private
+// mount namespace: the test re-runs itself under `unshare -m` with temporary
+// files bind-mounted there.
 func TestRelay_FollowsNameChange(t *testing.T) {
 	if os.Getenv("PKTFWD_TEST_HOSTS_NS") == "1" {
 		followsNameChange(t, os.Getenv("PKTFWD_TEST_HOSTS_FILE"))
@@ -31,8 +34,12 @@ func TestRelay_FollowsNameChange(t *testing.T) {
 		}
 		t.Skipf("no private mount namespace here (unshare -m: %v); it needs root", err)
 	}
-	hosts := t.TempDir() + "/hosts"
+	dir := t.TempDir()
+	hosts := dir + "/hosts"
 	if err := os.WriteFile(hosts, []byte("127.0.0.1 upstream.pktfwd.test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/resolv.conf", []byte("nameserver 127.0.0.1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	self, err := os.Executable()
@@ -49,8 +56,10 @@ func TestRelay_FollowsNameChange(t *testing.T) {
 }
 
 func followsNameChange(t *testing.T, hosts string) {
-	if err := unix.Mount(hosts, "/etc/hosts", "", unix.MS_BIND, ""); err != nil {
-		t.Fatalf("bind-mount %s on /etc/hosts: %v", hosts, err)
+	for _, m := range [][2]string{{hosts, "/etc/hosts"}, {filepath.Join(filepath.Dir(hosts), "resolv.conf"), "/etc/resolv.conf"}} {
+		if err := unix.Mount(m[0], m[1], "", unix.MS_BIND, ""); err != nil {
+			t.Fatalf("bind-mount %s on %s: %v", m[0], m[1], err)
+		}
 	}
 	// The old address, and the new one on the same ports in the other family.
 	oldServer := newFakeServer(t)
@@ -104,4 +113,25 @@ func followsNameChange(t *testing.T, hosts string) {
 	for len(ev.ch) > 0 {
 		t.Errorf("state changed on the way: %s", <-ev.ch)
 	}
+
+	// A name missing from /etc/hosts (and no DNS server) is unresolved, and
+	// resolved once the file has it, at the next try.
+	ev2 := newStateEvents()
+	r2 := startRelay(t, relay.Config{
+		GatewayEUI: testEUI,
+		Upstreams:  []relay.Upstream{{Name: "missing.pktfwd.test:1", Host: "missing.pktfwd.test", PortUp: port(newServer.up), PortDown: port(newServer.down)}},
+		Keepalive:  100 * time.Millisecond,
+		LostAfter:  12 * time.Second,
+		Reresolve:  200 * time.Millisecond,
+		OnState:    ev2.onState,
+	})
+	ev2.await(t, 5*time.Second, "missing.pktfwd.test:1 waiting→unresolved")
+	if s := r2.Snapshot().Upstreams[0]; s.Address != "" || s.PullSent != 0 {
+		t.Fatalf("an unresolved upstream: %+v", s)
+	}
+	if err := os.WriteFile(hosts, []byte("::1 upstream.pktfwd.test missing.pktfwd.test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ev2.await(t, 8*time.Second, "missing.pktfwd.test:1 unresolved→waiting") // Go's 5 s cache, then the next try
+	ev2.await(t, 2*time.Second, "missing.pktfwd.test:1 waiting→ok")
 }

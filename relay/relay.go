@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,7 +24,7 @@ import (
 // Upstream is one GWMP server the relay forwards to.
 type Upstream struct {
 	Name       string // as configured, "HOST:PORT" (IPv6 in brackets); derived from Host and PortUp when empty
-	Host       string // a name or an IP literal (no brackets)
+	Host       string // a name or an IP literal (brackets around IPv6 are removed)
 	PortUp     int    // PUSH_DATA goes here
 	PortDown   int    // PULL_DATA and TX_ACK go here; PULL_RESP comes from here
 	UplinkOnly bool   // receives uplinks; its PULL_RESPs are dropped and counted
@@ -155,6 +156,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	ups := make([]Upstream, len(cfg.Upstreams))
 	for i, u := range cfg.Upstreams {
+		u.Host = strings.TrimSuffix(strings.TrimPrefix(u.Host, "["), "]") // "[::1]" as in a HOST:PORT
 		if u.Name == "" {
 			u.Name = net.JoinHostPort(u.Host, fmt.Sprint(u.PortUp))
 		}

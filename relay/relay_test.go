@@ -337,3 +337,27 @@ func TestListen_Rejects(t *testing.T) {
 		})
 	}
 }
+
+// An IPv6 literal in brackets, as it appears in HOST:PORT, works.
+func TestRelay_IPv6Upstream(t *testing.T) {
+	up, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Fatalf("no IPv6 loopback: %v", err)
+	}
+	down, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		up.Close()
+		t.Fatal(err)
+	}
+	s := newFakeServerOn(t, up, down)
+	r := startRelay(t, relay.Config{GatewayEUI: testEUI, Upstreams: []relay.Upstream{{Host: "[::1]", PortUp: port(up), PortDown: port(down)}}})
+	awaitOpen(t, s)
+	fwd := newFakeForwarder(t, r.Addr())
+	sent := fwd.pushData(0x29cd, rxpkBody)
+	if d := await(t, s.got, 2*time.Second, "PUSH_DATA over IPv6", isType(gwmp.PushData)); !bytes.Equal(d.b, sent) {
+		t.Fatalf("got %x", d.b)
+	}
+	if u := r.Snapshot().Upstreams[0]; u.Name != fmt.Sprintf("[::1]:%d", port(up)) || u.Address != "::1" {
+		t.Fatalf("name %q address %q", u.Name, u.Address)
+	}
+}
