@@ -2,7 +2,6 @@ package supervisor_test
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -12,7 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -26,7 +24,9 @@ const (
 	pushData = 0
 	pushAck  = 1
 	pullData = 2
+	pullResp = 3
 	pullAck  = 4
+	txAck    = 5
 )
 
 // testUpstream is a GWMP server on one UDP port (up and down): it
@@ -37,9 +37,11 @@ type testUpstream struct {
 	conn   *net.UDPConn
 	silent atomic.Bool
 
-	mu     sync.Mutex
-	pushes [][]byte
-	pulls  int
+	mu       sync.Mutex
+	pushes   [][]byte
+	pulls    int
+	pullFrom *net.UDPAddr // where the latest PULL_DATA came from: downlinks go there
+	txAcks   []uint16     // the tokens of the TX_ACKs received
 }
 
 func newTestUpstream(t *testing.T) *testUpstream {
@@ -76,7 +78,10 @@ func (u *testUpstream) handle(b []byte, from *net.UDPAddr) {
 		ack = pushAck
 	case pullData:
 		u.pulls++
+		u.pullFrom = from
 		ack = pullAck
+	case txAck:
+		u.txAcks = append(u.txAcks, uint16(b[1])|uint16(b[2])<<8)
 	}
 	u.mu.Unlock()
 	if ack != 0 && !u.silent.Load() {
@@ -85,6 +90,42 @@ func (u *testUpstream) handle(b []byte, from *net.UDPAddr) {
 }
 
 func (u *testUpstream) port() int { return u.conn.LocalAddr().(*net.UDPAddr).Port }
+
+// downlink sends a PULL_RESP with token to the relay, an immediate
+// transmission as ChirpStack's bridge sent it to the real forwarder.
+func (u *testUpstream) downlink(token uint16) {
+	u.t.Helper()
+	u.mu.Lock()
+	to := u.pullFrom
+	u.mu.Unlock()
+	if to == nil {
+		u.t.Fatal("no PULL_DATA yet: no address to send a downlink to")
+	}
+	b := append([]byte{2, byte(token), byte(token >> 8), pullResp},
+		`{"txpk":{"imme":true,"rfch":0,"powe":14,"ant":0,"brd":0,"freq":869.525,"modu":"LORA","datr":"SF9BW125","codr":"4/5","ipol":true,"size":4,"data":"AQIDBA=="}}`...)
+	if _, err := u.conn.WriteToUDP(b, to); err != nil {
+		u.t.Fatal(err)
+	}
+}
+
+// acked is the tokens of the TX_ACKs received.
+func (u *testUpstream) acked() []uint16 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]uint16(nil), u.txAcks...)
+}
+
+// firstUplink is the first PUSH_DATA received that holds an rxpk.
+func (u *testUpstream) firstUplink() []byte {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, b := range u.pushes {
+		if bytes.Contains(b, []byte(`"rxpk"`)) {
+			return b
+		}
+	}
+	return nil
+}
 
 // received tells whether a PUSH_DATA with exactly these bytes arrived.
 func (u *testUpstream) received(want []byte) bool {
@@ -147,8 +188,9 @@ func upstreamIn(e event, name string) supervisor.RelayUpstream {
 	return supervisor.RelayUpstream{}
 }
 
-// With the relay on, the forwarder is pointed at pktfwd on loopback; an
-// uplink sent there is acknowledged and reaches both upstreams unchanged;
+// With the relay on, the simulated forwarder is pointed at pktfwd on
+// loopback, and its uplinks reach both upstreams unchanged; a downlink from
+// the second is transmitted and its TX_ACK returns to the second alone;
 // status.json shows both ok; one that goes silent is lost while the other
 // stays ok, it is reported once, the forwarder is not restarted, and it is
 // ok again once it answers.
@@ -162,6 +204,8 @@ func TestRelay_TwoUpstreams(t *testing.T) {
 	h.cfg.Upstreams = fmt.Sprintf("127.0.0.1:%d", second.port())
 	h.cfg.WatchdogNoAckSeconds = 2                 // an upstream answering nothing this long is lost
 	h.cfg.LoraPktFwdAfterSuccessSleepSeconds = 0.2 // status.json refreshed with the relay's counters
+	h.cfg.GlobalConfOverlay = `{"gateway_conf":{"keepalive_interval":1,"stat_interval":1}}`
+	h.opt.Env = []string{"FAKEFWD_RX_PER_SEC=20"} // uplinks keep every answering upstream ok
 	pName, sName := fmt.Sprintf("127.0.0.1:%d", primary.port()), h.cfg.Upstreams
 	h.writeRegion("EU868")
 	h.start()
@@ -175,60 +219,33 @@ func TestRelay_TwoUpstreams(t *testing.T) {
 		t.Fatalf("global_conf.json sends to %s:%d/%d, want the relay at %s", addr, up, down, running.Relay.Listen)
 	}
 
-	// The forwarder's side: uplinks keep flowing, as from a forwarder.
-	fwd, err := net.Dial("udp", running.Relay.Listen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fwd.Close()
-	acks := make(chan uint16, 100)
-	go func() {
-		b := make([]byte, 64)
-		for {
-			n, err := fwd.Read(b)
-			if err != nil {
-				return
-			}
-			if n == 4 && b[3] == pushAck {
-				acks <- binary.LittleEndian.Uint16(b[1:3])
-			}
-		}
-	}()
-	uplink := func(token uint16) []byte {
-		b := []byte{2, 0, 0, pushData, 0xAA, 0x55, 0x5A, 0, 0, 0, 0, 0x01}
-		binary.LittleEndian.PutUint16(b[1:3], token)
-		return append(b, fmt.Sprintf(`{"rxpk":[{"tmst":%d,"data":"QAEQASYAAwABeN1nKaVUMm+B"}]}`, token)...)
-	}
-	stop := make(chan struct{})
-	pumped := make(chan struct{})
-	go func() { // every 200 ms, so that an answering upstream never counts as lost
-		defer close(pumped)
-		for tok := uint16(1); ; tok++ {
-			fwd.Write(uplink(tok))
-			select {
-			case <-stop:
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-		}
-	}()
-	defer func() { close(stop); <-pumped }()
-	select {
-	case tok := <-acks:
-		if tok != 1 {
-			t.Errorf("first PUSH_ACK has token %d, want 1", tok)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no PUSH_ACK from the relay")
-	}
 	_, next = h.wait("both upstreams ok with uplinks acknowledged", next, func(e event) bool {
 		p, s := upstreamIn(e, pName), upstreamIn(e, sName)
 		return p.State == "ok" && s.State == "ok" && p.PushAcked > 0 && s.PushAcked > 0
 	})
-	for _, u := range []*testUpstream{primary, second} {
-		if !u.received(uplink(1)) {
-			t.Errorf("upstream %d did not receive the first PUSH_DATA unchanged", u.port())
-		}
+	first := primary.firstUplink()
+	if first == nil {
+		t.Fatal("the primary acknowledged PUSH_DATA but holds no uplink")
+	}
+	if !second.received(first) {
+		t.Errorf("the second upstream did not receive the primary's first uplink unchanged:\n%q", first)
+	}
+	if e := h.last(); e.Relay.PushData == 0 || e.Relay.PullData == 0 {
+		t.Errorf("the relay saw no PUSH_DATA or PULL_DATA from the forwarder: %+v", e.Relay)
+	}
+
+	// A downlink from the second upstream is transmitted (the stat block
+	// counts it) and its TX_ACK returns to the second alone, with its token.
+	second.downlink(0xBEEF)
+	_, next = h.wait("the downlink transmitted and acknowledged", next, func(e event) bool {
+		s := upstreamIn(e, sName)
+		return s.Downlinks == 1 && s.TxAck == 1 && e.Radio != nil && e.Radio.Total.Downlinks >= 1
+	})
+	if got := second.acked(); len(got) != 1 || got[0] != 0xBEEF {
+		t.Errorf("the second upstream got TX_ACK tokens %x, want [beef]", got)
+	}
+	if got := primary.acked(); len(got) != 0 {
+		t.Errorf("the primary got TX_ACKs %x for the second's downlink", got)
 	}
 
 	second.silent.Store(true)
