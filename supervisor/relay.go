@@ -23,6 +23,10 @@ const (
 	// while WATCHDOG_NO_ACK_SECONDS is 0 (the watchdog rule off): the
 	// report stays useful.
 	relayLostDefault = 300 * time.Second
+	// relayObserveEvery is how often the watchdog gets the relay's
+	// observations besides every state change: often enough for its rule
+	// of three forwarder keepalives (keepalive_interval may be 1 s).
+	relayObserveEvery = time.Second
 )
 
 // relayLink is the supervisor's side of the relay: the relay itself, what
@@ -114,7 +118,7 @@ func (s *Supervisor) startRelay(ctx context.Context, wg *sync.WaitGroup) error {
 
 // followUpstreams logs each upstream going lost, reports it once (until
 // it is ok again), writes the status at once, and passes the relay's
-// observations to the watchdog on every change and every keepalive, until
+// observations to the watchdog on every change and every second, until
 // ctx ends. The forwarder is not restarted: a restart cannot mend a
 // network. The watchdog judges and reports the primary upstream
 // (upstream_lost); with WATCHDOG=false this loop reports it instead.
@@ -122,7 +126,7 @@ func (s *Supervisor) followUpstreams(ctx context.Context, link *relayLink) {
 	reported := map[string]bool{}
 	primary := link.upstreams[0].Name()
 	var why string // the primary's latest change
-	tick := time.NewTicker(relayKeepalive)
+	tick := time.NewTicker(relayObserveEvery)
 	defer tick.Stop()
 	for {
 		select {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -269,6 +270,22 @@ func TestRelay_TwoUpstreams(t *testing.T) {
 	if last := h.last(); last.PID != running.PID {
 		t.Errorf("the forwarder changed: pid %d → %d", running.PID, last.PID)
 	}
+
+	// The primary lost: the watchdog sees it through the relay, and
+	// `pktfwd health --upstreams` fails while plain health does not.
+	primary.silent.Store(true)
+	e, _ := h.wait("the primary lost, as the watchdog sees it", next, func(e event) bool {
+		return e.Radio != nil && e.Radio.Upstream.State == "lost" && upstreamIn(e, pName).State == "lost"
+	})
+	if err := supervisor.HealthUpstreams(e.Status, time.Now(), time.Minute); err == nil || !strings.Contains(err.Error(), "lost") {
+		t.Errorf("HealthUpstreams with the primary lost = %v, want an error", err)
+	}
+	if err := supervisor.Health(e.Status, time.Now(), time.Minute); err != nil {
+		t.Errorf("Health with the primary lost = %v, want nil (a restart cannot mend a network)", err)
+	}
+	if e.Restarts != 0 || e.PID != running.PID {
+		t.Errorf("the forwarder was restarted for a lost primary: pid %d → %d, restarts %d", running.PID, e.PID, e.Restarts)
+	}
 }
 
 // RELAY=false renders the server address as before, and status.json has
@@ -276,12 +293,12 @@ func TestRelay_TwoUpstreams(t *testing.T) {
 func TestRelay_OffSendsDirectly(t *testing.T) {
 	h := newHarness(t)
 	h.cfg.Relay = false
-	h.cfg.ServerAddress, h.cfg.ServerPortUp, h.cfg.ServerPortDown = "gw.example", 1700, 1701
+	h.cfg.ServerAddress, h.cfg.ServerPortUp, h.cfg.ServerPortDown = "localhost", 1700, 1701
 	h.writeRegion("EU868")
 	h.start()
 	e, _ := h.wait("running", 0, h.running("EU868_A"))
-	if addr, up, down := h.gatewayConf(); addr != "gw.example" || up != 1700 || down != 1701 {
-		t.Errorf("global_conf.json sends to %s:%d/%d, want gw.example:1700/1701", addr, up, down)
+	if addr, up, down := h.gatewayConf(); addr != "localhost" || up != 1700 || down != 1701 {
+		t.Errorf("global_conf.json sends to %s:%d/%d, want localhost:1700/1701", addr, up, down)
 	}
 	if e.Relay != nil || e.Upstreams != nil {
 		t.Errorf("status.json has a relay without RELAY: %+v %+v", e.Relay, e.Upstreams)
