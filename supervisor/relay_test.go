@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -207,6 +208,9 @@ func TestRelay_TwoUpstreams(t *testing.T) {
 	h.cfg.LoraPktFwdAfterSuccessSleepSeconds = 0.2 // status.json refreshed with the relay's counters
 	h.cfg.GlobalConfOverlay = `{"gateway_conf":{"keepalive_interval":1,"stat_interval":1}}`
 	h.opt.Env = []string{"FAKEFWD_RX_PER_SEC=20"} // uplinks keep every answering upstream ok
+	if metricsBuilt {
+		h.cfg.MetricsAddr = "127.0.0.1:0"
+	}
 	pName, sName := fmt.Sprintf("127.0.0.1:%d", primary.port()), h.cfg.Upstreams
 	h.writeRegion("EU868")
 	h.start()
@@ -233,6 +237,9 @@ func TestRelay_TwoUpstreams(t *testing.T) {
 	}
 	if e := h.last(); e.Relay.PushData == 0 || e.Relay.PullData == 0 {
 		t.Errorf("the relay saw no PUSH_DATA or PULL_DATA from the forwarder: %+v", e.Relay)
+	}
+	if metricsBuilt {
+		checkRelayMetrics(t, get(t, "http://"+metricsAddr(t, h)+"/metrics", 200), sName)
 	}
 
 	// A downlink from the second upstream is transmitted (the stat block
@@ -306,5 +313,35 @@ func TestRelay_OffSendsDirectly(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(h.dir, "var", "status.json"))
 	if err != nil || strings.Contains(string(b), `"upstreams"`) {
 		t.Errorf("status.json (err %v) mentions upstreams:\n%s", err, b)
+	}
+}
+
+// checkRelayMetrics looks for the upstream's figures in a /metrics body and
+// has promtool lint the whole of it.
+func checkRelayMetrics(t *testing.T, body, upstream string) {
+	t.Helper()
+	for _, want := range []string{
+		fmt.Sprintf(`pktfwd_upstream_state{upstream=%q,state="ok"} 1`, upstream),
+		fmt.Sprintf(`pktfwd_upstream_state{upstream=%q,state="lost"} 0`, upstream),
+		"# TYPE pktfwd_upstream_push_data_acked_total counter\n",
+		fmt.Sprintf(`pktfwd_upstream_push_data_sent_total{upstream=%q} `, upstream),
+		"# TYPE pktfwd_upstream_rtt_seconds gauge\n", "# TYPE pktfwd_relay_push_data_total counter\npktfwd_relay_push_data_total ",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, body)
+		}
+	}
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true and no promtool to lint /metrics: install prometheus (Debian: apt-get install prometheus)")
+		}
+		t.Logf("no promtool: /metrics not linted")
+		return
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(body)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s\n/metrics:\n%s", err, out, body)
 	}
 }
