@@ -1,5 +1,5 @@
 # Shortcuts; each target is one documented command.
-.PHONY: build build-lean test test-lean demo release bench bench-readme lint generate
+.PHONY: build build-lean test test-lean demo release bench bench-readme bench-relay lint generate
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS = -s -w -X main.version=$(VERSION)
@@ -34,6 +34,11 @@ release:
 # The table the README quotes.
 bench:
 	go run ./bench
+
+# The relay against the direct path (docs/relay-bench.md): GWMP_LOAD names
+# gwmp-load.py; PEER=/path/to/chirpstack-packet-multiplexer adds the peer.
+bench-relay:
+	go run ./bench/relay -load "$(GWMP_LOAD)" $(if $(PEER),-peer "$(PEER)") -out /tmp/relay-bench
 
 # Run the benchmarks and put their table into README.md between its markers.
 # Memory is read after one hour of running (the goal is for an hour), so
