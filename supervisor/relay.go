@@ -106,7 +106,7 @@ func (s *Supervisor) startRelay(ctx context.Context, wg *sync.WaitGroup) error {
 	go func() {
 		defer wg.Done()
 		if err := link.r.Run(ctx); err != nil && ctx.Err() == nil {
-			s.problem("relay", fmt.Errorf("the relay stopped, no uplink reaches any network (restart pktfwd, or set RELAY=false): %w", err), nil)
+			s.relayStopped(fmt.Errorf("the relay stopped, no uplink reaches any network (restart pktfwd, or set RELAY=false): %w", err))
 		}
 	}()
 	go func() {
@@ -114,6 +114,16 @@ func (s *Supervisor) startRelay(ctx context.Context, wg *sync.WaitGroup) error {
 		s.followUpstreams(ctx, link)
 	}()
 	return nil
+}
+
+// relayStopped records, logs and reports a relay that ended before ctx
+// (from the relay's goroutine: not through problem, which is the loop's).
+func (s *Supervisor) relayStopped(err error) {
+	s.log.Error(err)
+	s.update(func(st *Status) { st.LastError = err.Error() })
+	if s.opt.Reporter != nil {
+		s.opt.Reporter.Report(err, s.tags(), nil)
+	}
 }
 
 // followUpstreams logs each upstream going lost, reports it once (until
