@@ -62,6 +62,7 @@ type result struct {
 	Fwd   struct {
 		RxpkSent   int     `json:"rxpk_sent"`
 		Achieved   float64 `json:"achieved_rxpk_per_s"`
+		MaxLag     float64 `json:"max_send_lag_ms"`
 		PushAckRTT quant   `json:"push_ack_rtt"`
 		Downlink   quant   `json:"downlink_latency"`
 		PullResp   int     `json:"pull_resp"`

@@ -11,10 +11,12 @@ import (
 // the emulator's send to a sink's receive; for a relay the worst of its
 // sinks is shown, and "added" is that minus the direct baseline of the
 // same rate (a difference of percentiles: under noise it can be negative).
+// The emulator's largest lag behind its send schedule shows the machine's
+// own stalls during the run.
 func writeTable(w io.Writer, rows [][]result, backends int) {
 	fmt.Fprintf(w, "%d upstreams (sinks) behind each relay, 1 rxpk per PUSH_DATA, 1 PULL_RESP/s; %s/%s, %d CPUs\n\n", backends, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
-	fmt.Fprintln(w, "| rate/s | path | lost / sent | reordered % | p50 ms | p99 ms | max ms | added p50 / p99 ms | PUSH_ACK p50 ms | downlink p50 ms | relay CPU % of a core, avg (peak) | relay RSS MiB start / max / end | kernel drops | host busy % |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| rate/s | path | lost / sent | reordered % | p50 ms | p99 ms | max ms | added p50 / p99 ms | PUSH_ACK p50 ms | downlink p50 ms | relay CPU % of a core, avg (peak) | relay RSS MiB start / max / end | kernel drops | host busy % | emulator max lag ms |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, row := range rows {
 		direct := row[0]
 		dp50, dp99 := worst(direct)
@@ -31,9 +33,9 @@ func writeTable(w io.Writer, rows [][]result, backends int) {
 			if i > 0 {
 				added = fmt.Sprintf("%.3f / %.2f", p50-dp50, p99-dp99)
 			}
-			fmt.Fprintf(w, "| %g | %s | %d / %d (%.3f%%) | %.1f | %.3f | %.2f | %.1f | %s | %.3f | %.3f | %s | %s | %s | %s |\n",
+			fmt.Fprintf(w, "| %g | %s | %d / %d (%.3f%%) | %.1f | %.3f | %.2f | %.1f | %s | %.3f | %.3f | %s | %s | %s | %s | %.0f |\n",
 				r.Rate, path(r.Label), lost, sent, pct(lost, sent), pct(reordered, sent), p50, p99, maxMs, added,
-				r.Fwd.PushAckRTT.P50, r.Fwd.Downlink.P50, cpu(r), rss(r), drops(r), opt(r.Monitor.HostBusy, "%.0f"))
+				r.Fwd.PushAckRTT.P50, r.Fwd.Downlink.P50, cpu(r), rss(r), drops(r), opt(r.Monitor.HostBusy, "%.0f"), r.Fwd.MaxLag)
 		}
 	}
 }
