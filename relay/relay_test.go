@@ -361,3 +361,31 @@ func TestRelay_IPv6Upstream(t *testing.T) {
 		t.Fatalf("name %q address %q", u.Name, u.Address)
 	}
 }
+
+// An upstream with nobody listening (the kernel answers with ICMP port
+// unreachable) is lost; the other carries on, every uplink reaching it.
+func TestRelay_UpstreamNotListening(t *testing.T) {
+	a := newFakeServer(t)
+	closed := listenLoopback(t)
+	deadPort := port(closed)
+	closed.Close()
+	ev := newStateEvents()
+	r := startRelay(t, relay.Config{
+		GatewayEUI: testEUI,
+		Upstreams:  []relay.Upstream{{Name: "dead", Host: "127.0.0.1", PortUp: deadPort, PortDown: deadPort}, a.upstream()},
+		Keepalive:  50 * time.Millisecond,
+		LostAfter:  300 * time.Millisecond,
+		OnState:    ev.onState,
+	})
+	awaitOpen(t, a)
+	fwd := newFakeForwarder(t, r.Addr())
+	ev.await(t, 3*time.Second, "dead waiting→lost")
+	for i := range 20 {
+		fwd.pushData(uint16(i), rxpkBody)
+		await(t, a.got, 2*time.Second, "PUSH_DATA at the live upstream", isType(gwmp.PushData))
+	}
+	s := r.Snapshot()
+	if s.Upstreams[0].State != relay.StateLost || s.Upstreams[1].State != relay.StateOK || s.Upstreams[0].PushSent != 20 || s.Forwarder.PushData != 20 {
+		t.Fatalf("snapshot %+v", s.Upstreams)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -237,6 +238,17 @@ func (u *upstream) read(c *net.UDPConn, handle func([]byte)) {
 	}
 }
 
+// send writes b to a connected socket. After an ICMP error (port
+// unreachable: the upstream was down a moment) Linux fails the next send
+// with ECONNREFUSED without sending it; the retry sends it.
+func send(c *net.UDPConn, b []byte) error {
+	_, err := c.Write(b)
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		_, err = c.Write(b)
+	}
+	return err
+}
+
 // sendPush relays a PUSH_DATA as the forwarder sent it.
 func (u *upstream) sendPush(b []byte, token uint16, now time.Duration) {
 	c := u.up.Load()
@@ -244,7 +256,7 @@ func (u *upstream) sendPush(b []byte, token uint16, now time.Duration) {
 		return
 	}
 	u.pending[token&0xff].Store(uint64(token)<<48 | uint64(now/time.Microsecond)&(1<<48-1))
-	if _, err := c.Write(b); err != nil {
+	if send(c, b) != nil {
 		return
 	}
 	u.pushSent.Add(1)
@@ -261,7 +273,7 @@ func (u *upstream) sendPull() {
 	u.pullToken++
 	pkt := gwmp.Packet{Version: 2, Token: u.pullToken, Type: gwmp.PullData, EUI: eui}
 	var buf [gwmp.EUIHeaderLen]byte
-	if _, err := c.Write(pkt.Append(buf[:0])); err != nil {
+	if send(c, pkt.Append(buf[:0])) != nil {
 		return
 	}
 	u.pullSent.Add(1)
@@ -283,7 +295,7 @@ func (u *upstream) sendTxAck(b []byte, upToken uint16, body []byte) {
 	}
 	if c := u.down.Load(); c != nil {
 		gwmp.SetToken(b, upToken)
-		_, _ = c.Write(b)
+		_ = send(c, b)
 	}
 }
 
