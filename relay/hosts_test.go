@@ -110,8 +110,8 @@ func followsNameChange(t *testing.T, hosts string) {
 	if s.Address != "::1" || s.State != relay.StateOK {
 		t.Fatalf("address %q state %s, want ::1 ok", s.Address, s.State)
 	}
-	for len(ev.ch) > 0 {
-		t.Errorf("state changed on the way: %s", <-ev.ch)
+	for _, e := range ev.rest() {
+		t.Errorf("state changed on the way: %s", e)
 	}
 
 	// A name missing from /etc/hosts (and no DNS server) is unresolved, and
