@@ -47,9 +47,10 @@ type upstream struct {
 	unanswered atomic.Int64
 
 	// Manager-only.
-	opened    time.Duration
-	resolved  time.Duration
-	pullToken uint16
+	opened         time.Duration
+	resolved       time.Duration
+	resolveFailing bool // the last resolution failed while sockets were open
+	pullToken      uint16
 
 	stateMu sync.Mutex // serialises state changes (and OnState calls)
 	state   atomic.Pointer[stateRecord]
@@ -130,14 +131,22 @@ func (u *upstream) evidence() evidence {
 func (u *upstream) resolveAndOpen(ctx context.Context, wg *sync.WaitGroup, reopen bool) {
 	addr, err := u.resolve(ctx)
 	u.resolved = u.r.now()
-	if err != nil {
-		if ctx.Err() != nil {
-			return
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return
+	case err != nil && u.up.Load() != nil:
+		// A DNS failure does not cut a working path: the last address
+		// stays in use, and the answers (or their absence) judge it.
+		if !u.resolveFailing {
+			u.log.WithError(err).Warn("relay: the upstream's name does not resolve now; keeping its last address " + u.addr.Load().String())
 		}
-		u.closeSockets()
+		u.resolveFailing = true
+		return
+	case err != nil:
 		u.setState(StateUnresolved, err.Error())
 		return
 	}
+	u.resolveFailing = false
 	cur := u.addr.Load()
 	if !reopen && cur != nil && *cur == addr && u.up.Load() != nil {
 		return
