@@ -157,10 +157,6 @@ func (u *upstream) resolveAndOpen(ctx context.Context, wg *sync.WaitGroup, reope
 	if err := u.open(addr, wg); err != nil {
 		u.closeSockets()
 		u.setState(StateUnresolved, err.Error())
-		return
-	}
-	if u.state.Load().state == StateUnresolved {
-		u.setState(StateWaiting, "resolved to "+addr.String())
 	}
 }
 
@@ -204,6 +200,10 @@ func (u *upstream) open(addr netip.Addr, wg *sync.WaitGroup) error {
 	}
 	setBuffers(up, upstreamBuffer)
 	setBuffers(down, upstreamBuffer)
+	if u.state.Load().state == StateUnresolved {
+		// Before the readers start: an answer may follow at once.
+		u.setState(StateWaiting, "resolved to "+addr.String())
+	}
 	u.addr.Store(&addr)
 	u.opened = u.r.now()
 	u.unanswered.Store(0)
