@@ -118,7 +118,8 @@ func Ack(version byte, token uint16, t Type) [HeaderLen]byte {
 	return [HeaderLen]byte{version, byte(token), byte(token >> 8), byte(t)}
 }
 
-// FormatEUI writes an EUI as the forwarders print it: 16 lower-case hex digits.
+// FormatEUI writes an EUI as 16 lower-case hex digits (aa555a0000000001),
+// as ChirpStack and the GWMP captures write it.
 func FormatEUI(eui uint64) string {
 	return fmt.Sprintf("%016x", eui)
 }

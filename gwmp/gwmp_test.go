@@ -175,8 +175,7 @@ func TestParse_Rejects(t *testing.T) {
 }
 
 func TestParse_Version1(t *testing.T) {
-	// The SX1301 packet_forwarder's PROTOCOL.TXT describes version 1 with the
-	// same layout; an ack from an old server uses it.
+	// Version 1, which older forwarders and servers sent, has the same layout.
 	p, err := gwmp.Parse([]byte{1, 0x34, 0x12, 1})
 	if err != nil || p.Version != 1 || p.Token != 0x1234 || p.Type != gwmp.PushAck {
 		t.Fatalf("Parse = %+v, %v", p, err)

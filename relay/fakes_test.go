@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -247,7 +248,8 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 
 // stateEvents collects OnState calls.
 type stateEvents struct {
-	ch chan string // "name from→to"
+	ch   chan string // "name from→to"
+	seen []string    // received by await, not yet matched
 }
 
 func newStateEvents() *stateEvents { return &stateEvents{ch: make(chan string, 64)} }
@@ -256,8 +258,13 @@ func (e *stateEvents) onState(name string, from, to relay.State, why string) {
 	e.ch <- name + " " + string(from) + "→" + string(to)
 }
 
+// await waits for the change want, in any order with the others.
 func (e *stateEvents) await(t *testing.T, d time.Duration, want string) {
 	t.Helper()
+	if i := slices.Index(e.seen, want); i >= 0 {
+		e.seen = slices.Delete(e.seen, i, i+1)
+		return
+	}
 	timeout := time.After(d)
 	for {
 		select {
@@ -265,8 +272,19 @@ func (e *stateEvents) await(t *testing.T, d time.Duration, want string) {
 			if got == want {
 				return
 			}
+			e.seen = append(e.seen, got)
 		case <-timeout:
-			t.Fatalf("no state change %q within %v", want, d)
+			t.Fatalf("no state change %q within %v (others: %q)", want, d, e.seen)
 		}
 	}
+}
+
+// rest returns the changes not awaited so far.
+func (e *stateEvents) rest() []string {
+	for len(e.ch) > 0 {
+		e.seen = append(e.seen, <-e.ch)
+	}
+	rest := e.seen
+	e.seen = nil
+	return rest
 }

@@ -19,7 +19,8 @@ import (
 // elsewhere, as on Nebra's hotspots); the old address falls silent. The relay
 // re-resolves after the ack silence, long before the upstream would be lost,
 // and follows it to the other address family. Then a name that does not
-// resolve is unresolved until /etc/hosts has it. /etc/hosts (and
+// resolve is unresolved until /etc/hosts has it; when it goes again, the
+// working path stays. /etc/hosts (and
 // /etc/resolv.conf, so that no DNS server answers) are changed in a private
 // mount namespace: the test re-runs itself under `unshare -m` with temporary
 // files bind-mounted there.
@@ -110,8 +111,8 @@ func followsNameChange(t *testing.T, hosts string) {
 	if s.Address != "::1" || s.State != relay.StateOK {
 		t.Fatalf("address %q state %s, want ::1 ok", s.Address, s.State)
 	}
-	for len(ev.ch) > 0 {
-		t.Errorf("state changed on the way: %s", <-ev.ch)
+	for _, e := range ev.rest() {
+		t.Errorf("state changed on the way: %s", e)
 	}
 
 	// A name missing from /etc/hosts (and no DNS server) is unresolved, and
@@ -134,4 +135,20 @@ func followsNameChange(t *testing.T, hosts string) {
 	}
 	ev2.await(t, 8*time.Second, "missing.pktfwd.test:1 unresolved→waiting") // Go's 5 s cache, then the next try
 	ev2.await(t, 2*time.Second, "missing.pktfwd.test:1 waiting→ok")
+
+	// The name disappears again (a DNS hiccup): the working path stays.
+	if err := os.WriteFile(hosts, []byte("::1 upstream.pktfwd.test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gone := time.Now()
+	pulls := r2.Snapshot().Upstreams[0].PullAcked
+	eventually(t, 10*time.Second, "keepalives answered for 6 s after the name went", func() bool {
+		return time.Since(gone) > 6*time.Second && r2.Snapshot().Upstreams[0].PullAcked > pulls+30
+	})
+	if s := r2.Snapshot().Upstreams[0]; s.State != relay.StateOK || s.Address != "::1" {
+		t.Fatalf("after the name went: state %s address %q, want ok ::1", s.State, s.Address)
+	}
+	for _, e := range ev2.rest() {
+		t.Errorf("state changed after the name went: %s", e)
+	}
 }

@@ -289,22 +289,22 @@ func (r *Relay) fromForwarder(b []byte, from netip.AddrPort) {
 	}
 	switch p.Type {
 	case gwmp.PushData:
+		r.pushData.Add(1) // counted before the ack, so a snapshot never lags it
 		ack := gwmp.Ack(p.Version, p.Token, gwmp.PushAck)
 		_, _ = r.conn.WriteToUDPAddrPort(ack[:], from)
-		r.pushData.Add(1)
 		now := r.now()
 		for _, u := range r.ups {
 			u.sendPush(b, p.Token, now)
 		}
 	case gwmp.PullData:
-		ack := gwmp.Ack(p.Version, p.Token, gwmp.PullAck)
-		_, _ = r.conn.WriteToUDPAddrPort(ack[:], from)
 		r.pullData.Add(1)
 		r.lastPull.Store(int64(r.now()))
 		if cur := r.fwdDown.Load(); cur == nil || *cur != from {
 			addr := from
 			r.fwdDown.Store(&addr)
 		}
+		ack := gwmp.Ack(p.Version, p.Token, gwmp.PullAck)
+		_, _ = r.conn.WriteToUDPAddrPort(ack[:], from)
 	case gwmp.TxAck:
 		r.txAck.Add(1)
 		d, ok := r.tokens.take(p.Token, r.now())

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -46,9 +47,10 @@ type upstream struct {
 	unanswered atomic.Int64
 
 	// Manager-only.
-	opened    time.Duration
-	resolved  time.Duration
-	pullToken uint16
+	opened         time.Duration
+	resolved       time.Duration
+	resolveFailing bool // the last resolution failed while sockets were open
+	pullToken      uint16
 
 	stateMu sync.Mutex // serialises state changes (and OnState calls)
 	state   atomic.Pointer[stateRecord]
@@ -129,14 +131,22 @@ func (u *upstream) evidence() evidence {
 func (u *upstream) resolveAndOpen(ctx context.Context, wg *sync.WaitGroup, reopen bool) {
 	addr, err := u.resolve(ctx)
 	u.resolved = u.r.now()
-	if err != nil {
-		if ctx.Err() != nil {
-			return
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return
+	case err != nil && u.up.Load() != nil:
+		// A DNS failure does not cut a working path: the last address
+		// stays in use, and the answers (or their absence) judge it.
+		if !u.resolveFailing {
+			u.log.WithError(err).Warn("relay: the upstream's name does not resolve now; keeping its last address " + u.addr.Load().String())
 		}
-		u.closeSockets()
+		u.resolveFailing = true
+		return
+	case err != nil:
 		u.setState(StateUnresolved, err.Error())
 		return
 	}
+	u.resolveFailing = false
 	cur := u.addr.Load()
 	if !reopen && cur != nil && *cur == addr && u.up.Load() != nil {
 		return
@@ -147,10 +157,6 @@ func (u *upstream) resolveAndOpen(ctx context.Context, wg *sync.WaitGroup, reope
 	if err := u.open(addr, wg); err != nil {
 		u.closeSockets()
 		u.setState(StateUnresolved, err.Error())
-		return
-	}
-	if u.state.Load().state == StateUnresolved {
-		u.setState(StateWaiting, "resolved to "+addr.String())
 	}
 }
 
@@ -194,6 +200,10 @@ func (u *upstream) open(addr netip.Addr, wg *sync.WaitGroup) error {
 	}
 	setBuffers(up, upstreamBuffer)
 	setBuffers(down, upstreamBuffer)
+	if u.state.Load().state == StateUnresolved {
+		// Before the readers start: an answer may follow at once.
+		u.setState(StateWaiting, "resolved to "+addr.String())
+	}
 	u.addr.Store(&addr)
 	u.opened = u.r.now()
 	u.unanswered.Store(0)
@@ -237,6 +247,17 @@ func (u *upstream) read(c *net.UDPConn, handle func([]byte)) {
 	}
 }
 
+// send writes b to a connected socket. After an ICMP error (port
+// unreachable: the upstream was down a moment) Linux fails the next send
+// with ECONNREFUSED without sending it; the retry sends it.
+func send(c *net.UDPConn, b []byte) error {
+	_, err := c.Write(b)
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		_, err = c.Write(b)
+	}
+	return err
+}
+
 // sendPush relays a PUSH_DATA as the forwarder sent it.
 func (u *upstream) sendPush(b []byte, token uint16, now time.Duration) {
 	c := u.up.Load()
@@ -244,7 +265,7 @@ func (u *upstream) sendPush(b []byte, token uint16, now time.Duration) {
 		return
 	}
 	u.pending[token&0xff].Store(uint64(token)<<48 | uint64(now/time.Microsecond)&(1<<48-1))
-	if _, err := c.Write(b); err != nil {
+	if send(c, b) != nil {
 		return
 	}
 	u.pushSent.Add(1)
@@ -261,7 +282,7 @@ func (u *upstream) sendPull() {
 	u.pullToken++
 	pkt := gwmp.Packet{Version: 2, Token: u.pullToken, Type: gwmp.PullData, EUI: eui}
 	var buf [gwmp.EUIHeaderLen]byte
-	if _, err := c.Write(pkt.Append(buf[:0])); err != nil {
+	if send(c, pkt.Append(buf[:0])) != nil {
 		return
 	}
 	u.pullSent.Add(1)
@@ -283,7 +304,7 @@ func (u *upstream) sendTxAck(b []byte, upToken uint16, body []byte) {
 	}
 	if c := u.down.Load(); c != nil {
 		gwmp.SetToken(b, upToken)
-		_, _ = c.Write(b)
+		_ = send(c, b)
 	}
 }
 
