@@ -73,13 +73,15 @@ func startPktfwd(t *testing.T, mode string, env ...string) *pktfwdProcess {
 		os.WriteFile(filepath.Join(root, "fakefwd.mode"), []byte(mode), 0o644)
 	}
 	p := &pktfwdProcess{t: t, status: filepath.Join(dir, "status.json")}
+	port := fmt.Sprint(startAckServer(t, true).port())
 	p.cmd = exec.Command(pktfwdBinary(t))
 	p.cmd.Env = append(os.Environ(), "CHIP=sx1302", "CONCENTRATOR_INTERFACE=usb", "USB_DEVICE=/dev/null", "GATEWAY_EUI=AA555A0000000004",
 		"ROOT_DIR="+root, "REGION_OVERRIDE=EU868", "REGION_FILEPATH="+filepath.Join(dir, "region"),
 		"DIAGNOSTICS_FILEPATH="+filepath.Join(dir, "diagnostics"), "STATUS_FILEPATH="+p.status,
 		"SX1302_LORA_PKT_FWD_FILEPATH="+fakeForwarder, "AWAIT_SYSTEM_SLEEP_SECONDS=0",
 		"LORA_PKT_FWD_BEFORE_CHECK_SLEEP_SECONDS=0.2", "LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS=1",
-		`GLOBAL_CONF_OVERLAY={"gateway_conf":{"stat_interval":1}}`, "WATCHDOG=true", "LOGLEVEL=info", "SENTRY_KEY=")
+		`GLOBAL_CONF_OVERLAY={"gateway_conf":{"stat_interval":1}}`, "WATCHDOG=true", "LOGLEVEL=info", "SENTRY_KEY=",
+		"SERVER_ADDRESS=127.0.0.1", "SERVER_PORT_UP="+port, "SERVER_PORT_DOWN="+port)
 	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.log, &p.log
 	if err := p.cmd.Start(); err != nil {
