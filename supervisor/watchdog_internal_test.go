@@ -1,11 +1,14 @@
 package supervisor
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	logtest "github.com/sirupsen/logrus/hooks/test"
 
 	"pktfwd/watchdog"
 )
@@ -102,5 +105,37 @@ func BenchmarkObserve(b *testing.B) {
 	b.StopTimer()
 	if got := w.total.Blocks; got < uint64(b.N) {
 		b.Fatalf("counted %d blocks, want at least %d", got, b.N)
+	}
+}
+
+// A verdict that comes as the forwarder exits by itself gives way to the
+// exit: no restart is counted, nothing is logged for the verdict, so the
+// exit's log line, cause and report come next (supervise's proc.done).
+func TestWatchdogRestart_exitWins(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{
+		SPIBus: "spidev0.0", Chip: "auto", ConcentratorInterface: "spi", RegionPollInterval: time.Minute,
+		DiagnosticsFilePath: filepath.Join(dir, "diagnostics"), StatusFilePath: filepath.Join(dir, "status.json"),
+		RootDir: dir, SX1302Forwarder: "/bin/true", SX1301Dir: dir, GatewayEUI: "AA555A0000000001",
+		ServerAddress: "127.0.0.1", ServerPortUp: 1680, ServerPortDown: 1680, GatewayEUISource: "mac",
+		LoraPktFwdBeforeCheckSleepSeconds: 1, LoraPktFwdAfterSuccessSleepSeconds: 30, LoraPktFwdAfterFailureSleepSeconds: 1,
+		LogLevel: "debug", LogFormat: "text", Watchdog: true,
+	}
+	logger, hook := logtest.NewNullLogger()
+	s, err := New(cfg, Options{Log: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc, err := startProcess("/bin/true", dir, nil, true, func(string) {}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-proc.done
+	proc.drained()
+	if s.watchdogRestart(context.Background(), proc, Verdict{Rule: RuleStalled, Reason: "test"}) {
+		t.Error("a verdict on a forwarder that had exited stopped it: the exit's handling is skipped")
+	}
+	if s.wd.fired != 0 || s.wd.esc.Count() != 0 || len(hook.AllEntries()) != 0 {
+		t.Errorf("fired %d, escalation count %d, %d log entries; want the verdict dropped", s.wd.fired, s.wd.esc.Count(), len(hook.AllEntries()))
 	}
 }
