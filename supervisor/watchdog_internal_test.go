@@ -111,7 +111,9 @@ func BenchmarkObserve(b *testing.B) {
 // A verdict that comes as the forwarder exits by itself gives way to the
 // exit: no restart is counted, nothing is logged for the verdict, so the
 // exit's log line, cause and report come next (supervise's proc.done).
-func TestWatchdogRestart_exitWins(t *testing.T) {
+// testSupervisor is a supervisor that is never run, for the tests of its
+// parts.
+func testSupervisor(t *testing.T) (*Supervisor, *logtest.Hook) {
 	dir := t.TempDir()
 	cfg := Config{
 		SPIBus: "spidev0.0", Chip: "auto", ConcentratorInterface: "spi", RegionPollInterval: time.Minute,
@@ -126,6 +128,37 @@ func TestWatchdogRestart_exitWins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, hook
+}
+
+// The relay's observations reach the rules through observeRelay: a lost
+// primary upstream is reported, and a forwarder that sends no PULL_DATA
+// for 3 keepalives gets the no_pull_data verdict.
+func TestObserveRelay(t *testing.T) {
+	s, _ := testSupervisor(t)
+	s.relayMode = true
+	out := &output{notify: s.wd.notify}
+	start := time.Now()
+	s.watchForwarder(out, start, true)
+	out.feed("INFO: [main] concentrator started, packet can now be received")
+	s.observeRelay(watchdog.Relay{LastPullData: time.Now(), Primary: watchdog.UpstreamLostS, PrimaryReason: "no answer for 300s"})
+	select {
+	case <-s.wd.notify:
+	default:
+		t.Fatal("observeRelay did not wake the loop")
+	}
+	j := s.wd.judge(time.Now())
+	if j.Upstream != watchdog.UpstreamLostS || j.Report == nil || j.Verdict != nil || j.Next.IsZero() {
+		t.Fatalf("judgement %+v: want the upstream lost, reported, no verdict, a next check", j)
+	}
+	if j = s.wd.judge(j.Next); j.Verdict == nil || j.Verdict.Rule != RuleNoPullData {
+		t.Errorf("3 keepalives (5 s each, the default) without PULL_DATA: verdict %+v, want %s", j.Verdict, RuleNoPullData)
+	}
+}
+
+func TestWatchdogRestart_exitWins(t *testing.T) {
+	s, hook := testSupervisor(t)
+	dir := s.cfg.RootDir
 	proc, err := startProcess("/bin/true", dir, nil, true, func(string) {}, nil)
 	if err != nil {
 		t.Fatal(err)
