@@ -146,6 +146,7 @@ type watch struct {
 	last     *Verdict // the latest verdict acted upon
 	fired    int      // restarts the watchdog caused
 	noticed  string   // the notice logged in this run
+	paused   bool     // the rules are held after a pause of pktfwd
 	upstream *Verdict // the upstream problem reported in this episode
 	reported map[string]time.Time
 }
@@ -167,7 +168,7 @@ func (w *watch) begin(cfg watchdog.Config, enabled bool, start time.Time, out *o
 	w.run = watchdog.NewRun(cfg, start)
 	w.out = out
 	w.latest, w.latestAt, w.noticed, w.upstream = nil, time.Time{}, "", nil
-	w.j = watchdog.Judgement{Upstream: watchdog.UpstreamWaiting}
+	w.j = watchdog.Judgement{Upstream: watchdog.StateWaiting}
 }
 
 // absorb moves what arrived into the evidence and the totals.
@@ -395,9 +396,10 @@ func (s *Supervisor) watchdogCheck(ctx context.Context, proc *process, now time.
 		s.log.WithField("rule", RuleUpstream).Warnf("watchdog: %s", j.Notice)
 	}
 	s.upstreamReport(j.Report)
-	if j.Paused && s.wd.j.Verdict == nil {
-		s.log.Debugf("watchdog: pktfwd was paused (a check came late); judging again in one stat interval, after the waiting output is read")
+	if j.Paused && !s.wd.paused {
+		s.log.Infof("watchdog: pktfwd itself was paused (a check came late); judging again in one stat interval, after the output that waited is read")
 	}
+	s.wd.paused = j.Paused
 	if j.Verdict == nil {
 		s.update(func(st *Status) { st.Radio = s.wd.snapshot() })
 		return j.Next, false

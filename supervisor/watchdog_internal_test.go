@@ -141,14 +141,14 @@ func TestObserveRelay(t *testing.T) {
 	start := time.Now()
 	s.watchForwarder(out, start, true)
 	out.feed("INFO: [main] concentrator started, packet can now be received")
-	s.observeRelay(watchdog.Relay{LastPullData: time.Now(), Primary: watchdog.UpstreamLostS, PrimaryReason: "no answer for 300s"})
+	s.observeRelay(watchdog.Relay{LastPullData: time.Now(), Primary: watchdog.StateLost, PrimaryReason: "no answer for 300s"})
 	select {
 	case <-s.wd.notify:
 	default:
 		t.Fatal("observeRelay did not wake the loop")
 	}
 	j := s.wd.judge(time.Now())
-	if j.Upstream != watchdog.UpstreamLostS || j.Report == nil || j.Verdict != nil || j.Next.IsZero() {
+	if j.Upstream != watchdog.StateLost || j.Report == nil || j.Verdict != nil || j.Next.IsZero() {
 		t.Fatalf("judgement %+v: want the upstream lost, reported, no verdict, a next check", j)
 	}
 	if j = s.wd.judge(j.Next); j.Verdict == nil || j.Verdict.Rule != RuleNoPullData {
