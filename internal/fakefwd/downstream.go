@@ -73,8 +73,15 @@ func (f *forwarder) downstream() {
 			f.pullResp(d)
 		}
 	}
-	if f.family1301() && f.isCancelled() {
-		return // the SX1301 forwarder cancels this thread without a word
+	if f.family1301() {
+		// The SX1301 forwarder cancels this thread without a word once
+		// the upstream thread has ended; it speaks only when the main
+		// thread never gets there (a stalled radio thread).
+		select {
+		case <-f.cancelled:
+			return
+		case <-time.After(time.Second):
+		}
 	}
 	f.out.printf("\nINFO: End of downstream thread\n")
 }

@@ -145,15 +145,6 @@ func (f *forwarder) exiting() bool {
 	}
 }
 
-func (f *forwarder) isCancelled() bool {
-	select {
-	case <-f.cancelled:
-		return true
-	default:
-		return false
-	}
-}
-
 // beforeStart plays the modes that act before the concentrator starts;
 // done means exit with code.
 func (f *forwarder) beforeStart(arg string) (code int, done bool) {
