@@ -154,7 +154,7 @@ func (f *forwarder) beforeStart(arg string) (code int, done bool) {
 	switch f.mode {
 	case "crash":
 		time.Sleep(25 * time.Millisecond)
-		if f.cfg.coreCell {
+		if f.cfg.spi {
 			out.printf("Opening SPI communication interface\n")
 		}
 		out.printf("ERROR: [main] failed to start the concentrator\n")
@@ -191,7 +191,7 @@ func (f *forwarder) startConcentrator(arg string) {
 	if f.mode == "slow-start" {
 		delay, _ = time.ParseDuration(arg)
 	}
-	if f.cfg.coreCell {
+	if f.cfg.spi {
 		f.out.printf("Opening SPI communication interface\n")
 	}
 	time.Sleep(delay)
