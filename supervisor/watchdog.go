@@ -391,7 +391,7 @@ func (s *Supervisor) watchdogCheck(ctx context.Context, proc *process, now time.
 		s.update(func(st *Status) { st.Radio = s.wd.snapshot() })
 		return time.Time{}, false
 	}
-	if j.Notice != "" && j.Notice != s.wd.noticed && s.wd.noticed == "" {
+	if j.Notice != "" && s.wd.noticed == "" { // once per run: its figures change with every block
 		s.wd.noticed = j.Notice
 		s.log.WithField("rule", RuleUpstream).Warnf("watchdog: %s", j.Notice)
 	}
