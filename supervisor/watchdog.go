@@ -374,7 +374,7 @@ func (s *Supervisor) watchForwarder(out *output, start time.Time, terminal bool)
 		s.once("stat_interval", fmt.Sprintf("watchdog: %v; assuming %s", err, si))
 	}
 	s.wd.begin(watchdog.Config{
-		StatInterval: si, Keepalive: ka, Counter: coreCell, Terminal: terminal, Relay: s.relayMode,
+		StatInterval: si, Keepalive: ka, Counter: coreCell, Terminal: terminal, Relay: s.relayMode, StartLimit: s.opt.StartLimit,
 		NoAck: Seconds(s.cfg.WatchdogNoAckSeconds), NoRx: Seconds(s.cfg.WatchdogNoRxSeconds),
 	}, s.cfg.Watchdog, start, out)
 	s.update(func(st *Status) { st.Radio = s.wd.snapshot() })

@@ -442,3 +442,19 @@ func TestWatchdog_farServerIsNotLost(t *testing.T) {
 		t.Errorf("%d warnings naming push_timeout_ms, want 1", n)
 	}
 }
+
+// A concentrator that never finishes its start is a start failure with
+// its own rule, restarted without a power cycle; not a stall.
+func TestWatchdog_startTimeout(t *testing.T) {
+	h, rec := watchHarness(t, "slow-start:1h")
+	h.opt.StartLimit = 2 * time.Second
+	h.start()
+	e, i := h.wait("a start_timeout verdict", 0, verdict(supervisor.RuleStartTimeout))
+	if w := e.Radio.Watchdog; w.At.Sub(*e.StartedAt) < 2*time.Second || !strings.Contains(w.Reason, "concentrator started") {
+		t.Errorf("verdict %+v %s after the start, want the start limit of 2 s and the missing line named", w, w.At.Sub(*e.StartedAt))
+	}
+	h.wait("the second verdict", i, func(e event) bool { return e.Radio != nil && e.Radio.Watchdog.Restarts == 2 })
+	if n := countEdges(rec, "power", 0); n != 0 {
+		t.Errorf("%d power cycles for start_timeout, want none (only stalled and concentrator_wedged escalate)", n)
+	}
+}
