@@ -224,7 +224,7 @@ func TestWatchdog_healthyForwarderStatus(t *testing.T) {
 	if *r.SX1302Counter <= *e1.Radio.SX1302Counter {
 		t.Errorf("SX1302 counter went from %d to %d, want it to move", *e1.Radio.SX1302Counter, *r.SX1302Counter)
 	}
-	if r.Total.Received < 10 || r.Total.PushAckPct != 100 {
+	if r.Total.Received < 5 || r.Total.PushAckPct != 100 { // about 2 uplinks a second, at random
 		t.Errorf("totals %+v", r.Total)
 	}
 	var st supervisor.Status
