@@ -45,7 +45,7 @@ const (
 
 // RuleTag is the tag that names the watchdog rule in a report, so that a
 // Reporter can group reports by rule rather than by message text.
-const RuleTag = "rule"
+const RuleTag = "watchdog"
 
 // Verdict is the watchdog's judgement that a running forwarder is of no
 // use: the rule it broke, the evidence, when it was decided and when the
@@ -420,7 +420,7 @@ func (s *Supervisor) upstreamReport(p *Verdict) {
 			Errorf("watchdog: %s: %s; the forwarder is left running (a restart cannot mend a network)", p.Rule, p.Reason)
 		if s.opt.Reporter != nil && s.wd.shouldReport(p.Rule, p.At, reportEvery) {
 			tags := s.tags()
-			tags["watchdog"], tags[RuleTag] = p.Rule, p.Rule
+			tags[RuleTag] = p.Rule
 			s.opt.Reporter.Report(fmt.Errorf("watchdog: %s: %s", p.Rule, p.Reason), tags, nil)
 		}
 	}
@@ -446,7 +446,7 @@ func (s *Supervisor) watchdogRestart(ctx context.Context, proc *process, v Verdi
 	s.update(func(st *Status) { st.Radio, st.LastError = s.wd.snapshot(), "watchdog: "+v.Rule+": "+v.Reason })
 	if s.opt.Reporter != nil && s.wd.shouldReport(v.Rule, v.At, reportEvery) {
 		tags := s.tags()
-		tags["watchdog"], tags[RuleTag] = v.Rule, v.Rule
+		tags[RuleTag] = v.Rule
 		s.opt.Reporter.Report(fmt.Errorf("watchdog: %s: %s", v.Rule, v.Reason), tags, lines)
 	}
 	s.stopForwarder(proc, "watchdog: "+v.Rule)
