@@ -79,7 +79,7 @@ func HealthUpstreams(st Status, now time.Time, refresh time.Duration) error {
 	if err := Health(st, now, refresh); err != nil {
 		return err
 	}
-	if r := st.Radio; r != nil && (r.Upstream.State == string(watchdog.UpstreamLostS) || r.Upstream.State == string(watchdog.DownlinksLost)) {
+	if r := st.Radio; r != nil && (r.Upstream.State == string(watchdog.StateLost) || r.Upstream.State == string(watchdog.StateDownlinkLost)) {
 		return fmt.Errorf("upstream %s: %s", r.Upstream.State, r.Upstream.Reason)
 	}
 	return nil

@@ -71,7 +71,8 @@ func startProcess(path, dir string, env []string, pty bool, logLine func(string)
 	// signals reach the reset script it runs too; Pdeathsig kills it if the
 	// supervisor dies without cleaning up.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
-	master, tty, err := (*os.File)(nil), (*os.File)(nil), errors.New("no pseudo-terminal asked for")
+	var master, tty *os.File
+	err := errors.New("no pseudo-terminal asked for")
 	if pty {
 		master, tty, err = openPTY()
 	}

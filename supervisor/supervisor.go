@@ -39,6 +39,7 @@ type Options struct {
 	StopGrace   time.Duration                                            // 5s between SIGTERM and SIGKILL
 	NoReap      bool                                                     // as PID 1, leave orphans unreaped (a test control)
 	NoTerminal  bool                                                     // give the forwarder a pipe, as where /dev/ptmx is missing (a test control)
+	StartLimit  time.Duration                                            // 0: the watchdog's 2 minutes for a concentrator to start
 	FileSettle  time.Duration                                            // 15ms between the two reads of the region file
 	Reporter    Reporter                                                 // nil: errors are only logged
 	OnStatus    func(Status)                                             // called after each status write

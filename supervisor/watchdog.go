@@ -45,7 +45,7 @@ const (
 
 // RuleTag is the tag that names the watchdog rule in a report, so that a
 // Reporter can group reports by rule rather than by message text.
-const RuleTag = "rule"
+const RuleTag = "watchdog"
 
 // Verdict is the watchdog's judgement that a running forwarder is of no
 // use: the rule it broke, the evidence, when it was decided and when the
@@ -146,6 +146,7 @@ type watch struct {
 	last     *Verdict // the latest verdict acted upon
 	fired    int      // restarts the watchdog caused
 	noticed  string   // the notice logged in this run
+	paused   bool     // the rules are held after a pause of pktfwd
 	upstream *Verdict // the upstream problem reported in this episode
 	reported map[string]time.Time
 }
@@ -167,7 +168,7 @@ func (w *watch) begin(cfg watchdog.Config, enabled bool, start time.Time, out *o
 	w.run = watchdog.NewRun(cfg, start)
 	w.out = out
 	w.latest, w.latestAt, w.noticed, w.upstream = nil, time.Time{}, "", nil
-	w.j = watchdog.Judgement{Upstream: watchdog.UpstreamWaiting}
+	w.j = watchdog.Judgement{Upstream: watchdog.StateWaiting}
 }
 
 // absorb moves what arrived into the evidence and the totals.
@@ -373,7 +374,7 @@ func (s *Supervisor) watchForwarder(out *output, start time.Time, terminal bool)
 		s.once("stat_interval", fmt.Sprintf("watchdog: %v; assuming %s", err, si))
 	}
 	s.wd.begin(watchdog.Config{
-		StatInterval: si, Keepalive: ka, Counter: coreCell, Terminal: terminal, Relay: s.relayMode,
+		StatInterval: si, Keepalive: ka, Counter: coreCell, Terminal: terminal, Relay: s.relayMode, StartLimit: s.opt.StartLimit,
 		NoAck: Seconds(s.cfg.WatchdogNoAckSeconds), NoRx: Seconds(s.cfg.WatchdogNoRxSeconds),
 	}, s.cfg.Watchdog, start, out)
 	s.update(func(st *Status) { st.Radio = s.wd.snapshot() })
@@ -390,14 +391,15 @@ func (s *Supervisor) watchdogCheck(ctx context.Context, proc *process, now time.
 		s.update(func(st *Status) { st.Radio = s.wd.snapshot() })
 		return time.Time{}, false
 	}
-	if j.Notice != "" && j.Notice != s.wd.noticed && s.wd.noticed == "" {
+	if j.Notice != "" && s.wd.noticed == "" { // once per run: its figures change with every block
 		s.wd.noticed = j.Notice
 		s.log.WithField("rule", RuleUpstream).Warnf("watchdog: %s", j.Notice)
 	}
 	s.upstreamReport(j.Report)
-	if j.Paused && s.wd.j.Verdict == nil {
-		s.log.Debugf("watchdog: pktfwd was paused (a check came late); judging again in one stat interval, after the waiting output is read")
+	if j.Paused && !s.wd.paused {
+		s.log.Infof("watchdog: pktfwd itself was paused (a check came late); judging again in one stat interval, after the output that waited is read")
 	}
+	s.wd.paused = j.Paused
 	if j.Verdict == nil {
 		s.update(func(st *Status) { st.Radio = s.wd.snapshot() })
 		return j.Next, false
@@ -418,7 +420,7 @@ func (s *Supervisor) upstreamReport(p *Verdict) {
 			Errorf("watchdog: %s: %s; the forwarder is left running (a restart cannot mend a network)", p.Rule, p.Reason)
 		if s.opt.Reporter != nil && s.wd.shouldReport(p.Rule, p.At, reportEvery) {
 			tags := s.tags()
-			tags["watchdog"], tags[RuleTag] = p.Rule, p.Rule
+			tags[RuleTag] = p.Rule
 			s.opt.Reporter.Report(fmt.Errorf("watchdog: %s: %s", p.Rule, p.Reason), tags, nil)
 		}
 	}
@@ -444,7 +446,7 @@ func (s *Supervisor) watchdogRestart(ctx context.Context, proc *process, v Verdi
 	s.update(func(st *Status) { st.Radio, st.LastError = s.wd.snapshot(), "watchdog: "+v.Rule+": "+v.Reason })
 	if s.opt.Reporter != nil && s.wd.shouldReport(v.Rule, v.At, reportEvery) {
 		tags := s.tags()
-		tags["watchdog"], tags[RuleTag] = v.Rule, v.Rule
+		tags[RuleTag] = v.Rule
 		s.opt.Reporter.Report(fmt.Errorf("watchdog: %s: %s", v.Rule, v.Reason), tags, lines)
 	}
 	s.stopForwarder(proc, "watchdog: "+v.Rule)

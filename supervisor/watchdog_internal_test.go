@@ -1,11 +1,14 @@
 package supervisor
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	logtest "github.com/sirupsen/logrus/hooks/test"
 
 	"pktfwd/watchdog"
 )
@@ -102,5 +105,70 @@ func BenchmarkObserve(b *testing.B) {
 	b.StopTimer()
 	if got := w.total.Blocks; got < uint64(b.N) {
 		b.Fatalf("counted %d blocks, want at least %d", got, b.N)
+	}
+}
+
+// A verdict that comes as the forwarder exits by itself gives way to the
+// exit: no restart is counted, nothing is logged for the verdict, so the
+// exit's log line, cause and report come next (supervise's proc.done).
+// testSupervisor is a supervisor that is never run, for the tests of its
+// parts.
+func testSupervisor(t *testing.T) (*Supervisor, *logtest.Hook) {
+	dir := t.TempDir()
+	cfg := Config{
+		SPIBus: "spidev0.0", Chip: "auto", ConcentratorInterface: "spi", RegionPollInterval: time.Minute,
+		DiagnosticsFilePath: filepath.Join(dir, "diagnostics"), StatusFilePath: filepath.Join(dir, "status.json"),
+		RootDir: dir, SX1302Forwarder: "/bin/true", SX1301Dir: dir, GatewayEUI: "AA555A0000000001",
+		ServerAddress: "127.0.0.1", ServerPortUp: 1680, ServerPortDown: 1680, GatewayEUISource: "mac",
+		LoraPktFwdBeforeCheckSleepSeconds: 1, LoraPktFwdAfterSuccessSleepSeconds: 30, LoraPktFwdAfterFailureSleepSeconds: 1,
+		LogLevel: "debug", LogFormat: "text", Watchdog: true,
+	}
+	logger, hook := logtest.NewNullLogger()
+	s, err := New(cfg, Options{Log: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, hook
+}
+
+// The relay's observations reach the rules through observeRelay: a lost
+// primary upstream is reported, and a forwarder that sends no PULL_DATA
+// for 3 keepalives gets the no_pull_data verdict.
+func TestObserveRelay(t *testing.T) {
+	s, _ := testSupervisor(t)
+	s.relayMode = true
+	out := &output{notify: s.wd.notify}
+	start := time.Now()
+	s.watchForwarder(out, start, true)
+	out.feed("INFO: [main] concentrator started, packet can now be received")
+	s.observeRelay(watchdog.Relay{LastPullData: time.Now(), Primary: watchdog.StateLost, PrimaryReason: "no answer for 300s"})
+	select {
+	case <-s.wd.notify:
+	default:
+		t.Fatal("observeRelay did not wake the loop")
+	}
+	j := s.wd.judge(time.Now())
+	if j.Upstream != watchdog.StateLost || j.Report == nil || j.Verdict != nil || j.Next.IsZero() {
+		t.Fatalf("judgement %+v: want the upstream lost, reported, no verdict, a next check", j)
+	}
+	if j = s.wd.judge(j.Next); j.Verdict == nil || j.Verdict.Rule != RuleNoPullData {
+		t.Errorf("3 keepalives (5 s each, the default) without PULL_DATA: verdict %+v, want %s", j.Verdict, RuleNoPullData)
+	}
+}
+
+func TestWatchdogRestart_exitWins(t *testing.T) {
+	s, hook := testSupervisor(t)
+	dir := s.cfg.RootDir
+	proc, err := startProcess("/bin/true", dir, nil, true, func(string) {}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-proc.done
+	proc.drained()
+	if s.watchdogRestart(context.Background(), proc, Verdict{Rule: RuleStalled, Reason: "test"}) {
+		t.Error("a verdict on a forwarder that had exited stopped it: the exit's handling is skipped")
+	}
+	if s.wd.fired != 0 || s.wd.esc.Count() != 0 || len(hook.AllEntries()) != 0 {
+		t.Errorf("fired %d, escalation count %d, %d log entries; want the verdict dropped", s.wd.fired, s.wd.esc.Count(), len(hook.AllEntries()))
 	}
 }

@@ -111,10 +111,10 @@ type UpstreamState string
 
 // The states, as status.json shows them.
 const (
-	UpstreamWaiting UpstreamState = "waiting" // nothing sent or answered yet
-	UpstreamOK      UpstreamState = "ok"
-	UpstreamLostS   UpstreamState = "lost"          // nothing answered for WATCHDOG_NO_ACK_SECONDS
-	DownlinksLost   UpstreamState = "downlink_lost" // PUSH_DATA answered, PULL_DATA not
+	StateWaiting      UpstreamState = "waiting" // nothing sent or answered yet
+	StateOK           UpstreamState = "ok"
+	StateLost         UpstreamState = "lost"          // nothing answered for WATCHDOG_NO_ACK_SECONDS
+	StateDownlinkLost UpstreamState = "downlink_lost" // PUSH_DATA answered, PULL_DATA not
 )
 
 // Relay is what the GWMP relay reports to the watchdog. The relay sets it
@@ -305,7 +305,7 @@ func (r *Run) interval() time.Duration {
 
 // judge is Judge without its bookkeeping: a pure function of r and now.
 func (r *Run) judge(now time.Time) Judgement {
-	j := Judgement{Upstream: UpstreamWaiting}
+	j := Judgement{Upstream: StateWaiting}
 	if r.done != nil {
 		j.Verdict = r.done
 		return j
@@ -403,7 +403,7 @@ func (r *Run) upstream(now time.Time, j *Judgement) {
 		if r.relay.Primary != "" {
 			j.Upstream = r.relay.Primary
 		}
-		if r.relay.Primary == UpstreamLostS {
+		if r.relay.Primary == StateLost {
 			j.Report = &Verdict{Rule: UpstreamLost, At: now, Since: r.relay.PrimarySince, Reason: r.relay.PrimaryReason}
 		}
 		return
@@ -411,21 +411,21 @@ func (r *Run) upstream(now time.Time, j *Judgement) {
 	pullAlive := r.lastPullAck.After(r.start) && (r.cfg.NoAck <= 0 || now.Sub(r.lastPullAck) < r.cfg.NoAck)
 	switch {
 	case !r.pushed && !pullAlive:
-		j.Upstream = UpstreamWaiting
+		j.Upstream = StateWaiting
 	case r.cfg.NoAck > 0 && r.unacked > 0 && now.Sub(r.lastPushAck) >= r.cfg.NoAck && !pullAlive:
-		j.Upstream = UpstreamLostS
+		j.Upstream = StateLost
 		j.Report = &Verdict{Rule: UpstreamLost, At: now, Since: r.lastPushAck,
 			Reason: fmt.Sprintf("%d PUSH_DATA sent and none acknowledged for %s, and no PULL_ACK either: the server is unreachable or down",
 				r.unacked, now.Sub(r.lastPushAck).Round(time.Second))}
 	default:
-		j.Upstream = UpstreamOK
+		j.Upstream = StateOK
 	}
 	if r.unacked > 0 && r.cfg.NoAck > 0 && now.Sub(r.lastPushAck) >= r.cfg.NoAck && pullAlive {
 		j.Notice = fmt.Sprintf("%d PUSH_DATA went unacknowledged for %s while PULL_DATA is acknowledged: the server is alive but answers later than gateway_conf.push_timeout_ms (the forwarder ignores late PUSH_ACKs); a far server, not a lost one",
 			r.unacked, now.Sub(r.lastPushAck).Round(time.Second))
 	}
 	if j.Report == nil && r.pullUnacked >= DeadDownlinkPulls {
-		j.Upstream = DownlinksLost
+		j.Upstream = StateDownlinkLost
 		j.Report = &Verdict{Rule: DownlinkLost, At: now, Since: r.lastPullAck,
 			Reason: fmt.Sprintf("%d PULL_DATA in a row without a PULL_ACK: the server does not answer on the downlink port (serv_port_down), so no downlink can reach this gateway", r.pullUnacked)}
 	}

@@ -43,6 +43,12 @@ func TestRun(t *testing.T) {
 	dead := func(c uint32) *stats.Block {
 		return with(healthy(c), func(b *stats.Block) { b.PushAck, b.PullAck = 0, 0 })
 	}
+	unknown := func() *stats.Block {
+		return with(healthy(0), func(b *stats.Block) { b.CounterKnown = false })
+	}
+	sx1301 := func(c uint32) *stats.Block {
+		return with(healthy(c), func(b *stats.Block) { b.Family = stats.FamilySX1301 })
+	}
 	noFwd := func(c uint32) *stats.Block {
 		return with(healthy(c), func(b *stats.Block) { b.Received, b.Forwarded = 117, 0 })
 	}
@@ -71,23 +77,23 @@ func TestRun(t *testing.T) {
 		}},
 		{"a server 150 ms away: PULL_ACKs prove it alive", slow, []step{
 			{d: 0, line: started},
-			{d: 5 * time.Second, block: farServer(1), upstream: watchdog.UpstreamOK},
+			{d: 5 * time.Second, block: farServer(1), upstream: watchdog.StateOK},
 			{d: 5 * time.Second, block: farServer(2)},
-			{d: 5 * time.Second, block: farServer(3), upstream: watchdog.UpstreamOK, notice: "push_timeout_ms"},
-			{d: 5 * time.Second, block: farServer(4), upstream: watchdog.UpstreamOK, notice: "push_timeout_ms"},
+			{d: 5 * time.Second, block: farServer(3), upstream: watchdog.StateOK, notice: "push_timeout_ms"},
+			{d: 5 * time.Second, block: farServer(4), upstream: watchdog.StateOK, notice: "push_timeout_ms"},
 		}},
 		{"upstream lost is reported, not a verdict", slow, []step{
 			{d: 0, line: started},
-			{d: 5 * time.Second, block: dead(1), upstream: watchdog.UpstreamOK},
+			{d: 5 * time.Second, block: dead(1), upstream: watchdog.StateOK},
 			{d: 5 * time.Second, block: dead(2)},
-			{d: 5 * time.Second, block: dead(3), upstream: watchdog.UpstreamLostS},
-			{d: 0, line: watchdog.PullAck, upstream: watchdog.UpstreamOK},
+			{d: 5 * time.Second, block: dead(3), upstream: watchdog.StateLost},
+			{d: 0, line: watchdog.PullAck, upstream: watchdog.StateOK},
 		}},
 		{"dead downlinks", direct, []step{
 			{d: 0, line: started},
-			{d: time.Second, block: with(healthy(1), func(b *stats.Block) { b.PullSent, b.PullAck = 3, 0 }), upstream: watchdog.UpstreamOK},
-			{d: time.Second, block: with(healthy(2), func(b *stats.Block) { b.PullSent, b.PullAck = 3, 0 }), upstream: watchdog.DownlinksLost},
-			{d: 0, line: watchdog.PullAck, upstream: watchdog.UpstreamOK},
+			{d: time.Second, block: with(healthy(1), func(b *stats.Block) { b.PullSent, b.PullAck = 3, 0 }), upstream: watchdog.StateOK},
+			{d: time.Second, block: with(healthy(2), func(b *stats.Block) { b.PullSent, b.PullAck = 3, 0 }), upstream: watchdog.StateDownlinkLost},
+			{d: 0, line: watchdog.PullAck, upstream: watchdog.StateOK},
 		}},
 		{"100 % CRC errors: received but not forwarded", watchdog.Config{StatInterval: time.Second, NoRx: 3 * time.Second, Terminal: true}, []step{
 			{d: 0, line: started},
@@ -102,6 +108,29 @@ func TestRun(t *testing.T) {
 			{d: time.Second, block: healthy(5)},
 			{d: time.Second, block: healthy(5)},
 			{d: time.Second, block: healthy(5), rule: watchdog.Wedged},
+		}},
+		{"a moving counter starts over", direct, []step{
+			{d: 0, line: started},
+			{d: time.Second, block: healthy(7)},
+			{d: time.Second, block: healthy(7)},
+			{d: time.Second, block: healthy(7)},
+			{d: time.Second, block: healthy(8)},
+			{d: time.Second, block: healthy(8)},
+			{d: time.Second, block: healthy(8)},
+			{d: time.Second, block: healthy(8), rule: watchdog.Wedged},
+		}},
+		{"counter unknown", direct, []step{
+			{d: 0, line: started},
+			{d: time.Second, block: unknown()},
+			{d: time.Second, block: unknown()},
+			{d: time.Second, block: unknown(), rule: watchdog.Wedged},
+		}},
+		{"the SX1301's latched PPS time is not judged", direct, []step{
+			{d: 0, line: started},
+			{d: time.Second, block: sx1301(772)},
+			{d: time.Second, block: sx1301(772)},
+			{d: time.Second, block: sx1301(772)},
+			{d: time.Second, block: sx1301(772)},
 		}},
 		{"pause of pktfwd: held for one interval, then the waiting blocks count", direct, []step{
 			{d: 0, line: started},
@@ -129,14 +158,14 @@ func TestRun(t *testing.T) {
 		}},
 		{"relay: the forwarder's PULL_DATA", watchdog.Config{StatInterval: 10 * time.Second, Keepalive: time.Second, Relay: true, Terminal: true, NoAck: time.Second}, []step{
 			{d: 0, line: started, next: 3 * time.Second},
-			{d: time.Second, relay: &watchdog.Relay{Primary: watchdog.UpstreamOK}, upstream: watchdog.UpstreamOK},
-			{d: time.Second, block: dead(1), upstream: watchdog.UpstreamOK}, // local acks: its figures say nothing
+			{d: time.Second, relay: &watchdog.Relay{Primary: watchdog.StateOK}, upstream: watchdog.StateOK},
+			{d: time.Second, block: dead(1), upstream: watchdog.StateOK}, // local acks: its figures say nothing
 			{d: 1500 * time.Millisecond, next: 4 * time.Second},
 			{d: 500 * time.Millisecond, rule: watchdog.NoPullData},
 		}},
 		{"relay: a lost primary is reported", watchdog.Config{StatInterval: time.Second, Keepalive: 10 * time.Second, Relay: true, Terminal: true}, []step{
 			{d: 0, line: started},
-			{d: time.Second, block: healthy(1), relay: &watchdog.Relay{Primary: watchdog.UpstreamLostS, PrimaryReason: "no answer"}, upstream: watchdog.UpstreamLostS},
+			{d: time.Second, block: healthy(1), relay: &watchdog.Relay{Primary: watchdog.StateLost, PrimaryReason: "no answer"}, upstream: watchdog.StateLost},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,7 +196,7 @@ func TestRun(t *testing.T) {
 				if s.upstream != "" && j.Upstream != s.upstream {
 					t.Errorf("step %d: upstream %s (report %+v), want %s", i, j.Upstream, j.Report, s.upstream)
 				}
-				if (j.Report != nil) != (j.Upstream == watchdog.UpstreamLostS || j.Upstream == watchdog.DownlinksLost) {
+				if (j.Report != nil) != (j.Upstream == watchdog.StateLost || j.Upstream == watchdog.StateDownlinkLost) {
 					t.Errorf("step %d: upstream %s with report %+v", i, j.Upstream, j.Report)
 				}
 				if s.notice != "" && !strings.Contains(j.Notice, s.notice) {

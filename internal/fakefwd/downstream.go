@@ -73,8 +73,15 @@ func (f *forwarder) downstream() {
 			f.pullResp(d)
 		}
 	}
-	if f.family1301() && f.isCancelled() {
-		return // the SX1301 forwarder cancels this thread without a word
+	if f.family1301() {
+		// The SX1301 forwarder cancels this thread without a word once
+		// the upstream thread has ended; it speaks only when the main
+		// thread never gets there (a stalled radio thread).
+		select {
+		case <-f.cancelled:
+			return
+		case <-time.After(time.Second):
+		}
 	}
 	f.out.printf("\nINFO: End of downstream thread\n")
 }
@@ -156,10 +163,7 @@ func (f *forwarder) pullResp(d []byte) {
 		f.out.printf("ERROR: Packet REJECTED, unsupported frequency - %d (min:%d,max:%d)\n", tx.freqHz, r.TxFreqMin, r.TxFreqMax)
 	}
 	if jitErr == jitOK {
-		f.chip.mu.Lock() // a hung radio thread holds it: this thread then hangs too
-		now, _ := f.chip.counter(time.Now())
-		f.chip.mu.Unlock()
-		jitErr = f.jit.enqueue(f.out, tx, now)
+		jitErr = f.jit.enqueue(f.out, tx, f.concentratorTime())
 		if jitErr != jitOK {
 			f.out.printf("ERROR: Packet REJECTED (jit error=%d)\n", jitErr)
 		}
@@ -168,6 +172,20 @@ func (f *forwarder) pullResp(d []byte) {
 		f.dw.mu.Unlock()
 	}
 	f.sendTxAck(d[1], d[2], jitErr)
+}
+
+// concentratorTime is the counter the JIT queue judges a downlink by.
+// SX1302 reads it from the chip under the concentrator lock (a hung radio
+// thread holds it: this thread then hangs too); SX1301 derives it from
+// the host clock and the time-sync offset, without the lock.
+func (f *forwarder) concentratorTime() uint32 {
+	if f.family1301() {
+		return uint32(time.Since(f.chip.start).Microseconds())
+	}
+	f.chip.mu.Lock()
+	defer f.chip.mu.Unlock()
+	now, _ := f.chip.counter(time.Now())
+	return now
 }
 
 // parseTxpk checks the mandatory fields in the real order. GPS-timed

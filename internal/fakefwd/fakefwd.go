@@ -32,6 +32,7 @@
 //	                SIGTERM ends only the downstream thread
 //	freeze-counter[:D]   the concentrator counter stops moving after D
 //	counter-unknown[:D]  the concentrator counter reads unknown after D
+//	fetch-fail[:D]  D (0) after the start a fetch fails: exit 1 at once
 //	noack           every PUSH_ACK and PULL_ACK is dropped on arrival
 //	silent          no radio packet is received
 //
@@ -75,7 +76,7 @@ func Main() int {
 	}
 	f := &forwarder{cfg: cfg, out: out, mode: mode, exit: make(chan struct{}), cancelled: make(chan struct{}),
 		upDone:   make(chan struct{}),
-		stallNow: make(chan struct{}, 1), noack: mode == "noack"}
+		stallNow: make(chan struct{}, 1), noack: mode == "noack", jit: newJITQueues(!cfg.coreCell)}
 	var err error
 	if f.upConn, err = dialServer(cfg.server, cfg.portUp, "up"); err == nil {
 		f.downConn, err = dialServer(cfg.server, cfg.portDown, "down")
@@ -117,6 +118,7 @@ type forwarder struct {
 	noack            bool
 	stallAt          time.Time     // the stall mode's moment (zero: none)
 	stallNow         chan struct{} // SIGUSR2: hang at the next fetch
+	fetchFailAt      time.Time     // the fetch-fail mode's moment (zero: none)
 	exit             chan struct{} // exit_sig: closed once
 	exitOnce         sync.Once
 	quitSig          bool          // SIGQUIT: no lgw_stop; set before exit closes
@@ -145,15 +147,6 @@ func (f *forwarder) exiting() bool {
 	}
 }
 
-func (f *forwarder) isCancelled() bool {
-	select {
-	case <-f.cancelled:
-		return true
-	default:
-		return false
-	}
-}
-
 // beforeStart plays the modes that act before the concentrator starts;
 // done means exit with code.
 func (f *forwarder) beforeStart(arg string) (code int, done bool) {
@@ -161,7 +154,7 @@ func (f *forwarder) beforeStart(arg string) (code int, done bool) {
 	switch f.mode {
 	case "crash":
 		time.Sleep(25 * time.Millisecond)
-		if f.cfg.coreCell {
+		if f.cfg.spi {
 			out.printf("Opening SPI communication interface\n")
 		}
 		out.printf("ERROR: [main] failed to start the concentrator\n")
@@ -198,7 +191,7 @@ func (f *forwarder) startConcentrator(arg string) {
 	if f.mode == "slow-start" {
 		delay, _ = time.ParseDuration(arg)
 	}
-	if f.cfg.coreCell {
+	if f.cfg.spi {
 		f.out.printf("Opening SPI communication interface\n")
 	}
 	time.Sleep(delay)
@@ -222,6 +215,8 @@ func (f *forwarder) startConcentrator(arg string) {
 		f.chip.freezeAfter = d
 	case "counter-unknown":
 		f.chip.unknownAfter = d
+	case "fetch-fail":
+		f.fetchFailAt = f.chip.start.Add(d)
 	}
 	f.out.printf("INFO: [main] concentrator started, packet can now be received\n")
 	if f.cfg.coreCell {

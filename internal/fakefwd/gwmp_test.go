@@ -32,7 +32,7 @@ func gw(port int, more ...any) map[string]any {
 // the real log lines, and a stat block whose figures say all was acked.
 func TestGWMP_acknowledgedRun(t *testing.T) {
 	s := startServer(t, acks)
-	f := startFwd(t, conf(t, "sx1302", gw(s.port())))
+	f := startFwd(t, conf(t, "sx1302", gw(s.port(), "keepalive_interval", 10)))
 	f.waitLine("INFO: [up] PUSH_ACK received in ", 1)
 	f.waitLine("INFO: [down] PULL_ACK received in ", 1)
 	bs := f.waitBlocks(3)

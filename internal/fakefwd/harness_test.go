@@ -150,6 +150,7 @@ type fwd struct {
 	mu     sync.Mutex
 	lines  []line
 	more   chan struct{}
+	read   chan struct{} // closed when the terminal has no writer left
 	exited chan struct{}
 	state  *os.ProcessState
 }
@@ -194,9 +195,9 @@ func startFwd(t *testing.T, c map[string]any, env ...string) *fwd {
 	f.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	must(t, f.cmd.Start())
 	tty.Close()
-	read := make(chan struct{})
+	f.read = make(chan struct{})
 	go func() {
-		defer close(read)
+		defer close(f.read)
 		sc := bufio.NewScanner(master)
 		for sc.Scan() {
 			f.mu.Lock()
@@ -219,7 +220,7 @@ func startFwd(t *testing.T, c map[string]any, env ...string) *fwd {
 		f.cmd.Process.Kill()
 		<-f.exited
 		master.Close()
-		<-read
+		<-f.read
 	})
 	return f
 }
@@ -314,10 +315,14 @@ func (f *fwd) waitBlocks(n int) [][]string {
 
 func (f *fwd) signal(s syscall.Signal) { f.cmd.Process.Signal(s) }
 
-// wait waits at most d for the exit.
+// wait waits at most d for the exit and the last output.
 func (f *fwd) wait(d time.Duration) (*os.ProcessState, bool) {
 	select {
 	case <-f.exited:
+		select {
+		case <-f.read:
+		case <-time.After(time.Second): // a descendant may hold the terminal
+		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		return f.state, true

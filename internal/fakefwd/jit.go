@@ -47,11 +47,10 @@ type downlink struct {
 	preamble, size  int
 }
 
-// The JIT queue's timing constants (sx1302_hal 2.1.0 jitqueue.c), µs.
+// The JIT queue's timing constants (jitqueue.c of both families), µs.
 const (
 	txStartDelay   = 1500
 	txMarginDelay  = 1000
-	txJitDelay     = 40000
 	txMaxAdvance   = 4 * 128 * 1000000
 	jitQueueMax    = 32
 	jitPrintPrefix = "src/jitqueue.c"
@@ -62,10 +61,28 @@ type jitNode struct {
 	postDelay uint32
 }
 
-// jitQueues are the forwarder's just-in-time queues, one per RF chain.
+// jitQueues are the forwarder's just-in-time queues: one per RF chain on
+// SX1302, one in all on SX1301 (chain 0 here).
 type jitQueues struct {
-	mu sync.Mutex
-	q  [2][]jitNode
+	mu     sync.Mutex
+	q      [2][]jitNode
+	single bool
+	delay  uint32 // TX_JIT_DELAY: 40 ms on SX1302, 30 ms on SX1301
+	lines  [3]int // where jitqueue.c prints too late, too early, collision
+}
+
+func newJITQueues(sx1301 bool) jitQueues {
+	if sx1301 {
+		return jitQueues{single: true, delay: 30000, lines: [3]int{233, 251, 280}}
+	}
+	return jitQueues{delay: 40000, lines: [3]int{229, 247, 276}}
+}
+
+func (j *jitQueues) chain(rfch int) int {
+	if j.single {
+		return 0
+	}
+	return rfch
 }
 
 // enqueue judges a downlink against the concentrator time now, with the
@@ -75,42 +92,46 @@ type jitQueues struct {
 func (j *jitQueues) enqueue(out *output, tx downlink, now uint32) jitError {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	q := j.q[tx.rfch]
+	chain := j.chain(tx.rfch)
+	q := j.q[chain]
 	if len(q) >= jitQueueMax {
 		return jitFull
 	}
-	pre, post := uint32(txStartDelay+txJitDelay), airtimeMs(tx)*1000
+	pre, post := txStartDelay+j.delay, airtimeMs(tx)*1000
 	if tx.class == classC {
-		tx.countUS = now + 2*txJitDelay
+		tx.countUS = now + 2*j.delay
 		for _, n := range q {
-			if collides(tx.countUS, pre, post, n) {
+			if j.collides(tx.countUS, post, n) {
 				last := q[len(q)-1]
-				tx.countUS = last.pkt.countUS + last.postDelay + pre + txJitDelay + txMarginDelay
+				tx.countUS = last.pkt.countUS + last.postDelay + pre + j.delay + txMarginDelay
 				break
 			}
 		}
 	}
-	if tx.countUS-now <= txStartDelay+txMarginDelay+txJitDelay {
-		out.printf("%s:229:jit_enqueue(): ERROR: Packet REJECTED, already too late to send it (current=%d, packet=%d, type=%d)\n", jitPrintPrefix, now, tx.countUS, tx.class)
+	if tx.countUS-now <= txStartDelay+txMarginDelay+j.delay {
+		out.printf("%s:%d:jit_enqueue(): ERROR: Packet REJECTED, already too late to send it (current=%d, packet=%d, type=%d)\n", jitPrintPrefix, j.lines[0], now, tx.countUS, tx.class)
 		return jitTooLate
 	}
 	if tx.class != classC && tx.countUS-now > txMaxAdvance {
-		out.printf("%s:247:jit_enqueue(): ERROR: Packet REJECTED, timestamp seems wrong, too much in advance (current=%d, packet=%d, type=%d)\n", jitPrintPrefix, now, tx.countUS, tx.class)
+		out.printf("%s:%d:jit_enqueue(): ERROR: Packet REJECTED, timestamp seems wrong, too much in advance (current=%d, packet=%d, type=%d)\n", jitPrintPrefix, j.lines[1], now, tx.countUS, tx.class)
 		return jitTooEarly
 	}
 	for _, n := range q {
-		if collides(tx.countUS, pre, post, n) {
-			out.printf("%s:276:jit_enqueue(): ERROR: Packet (type=%d) REJECTED, collision with packet already programmed at %d (%d)\n", jitPrintPrefix, tx.class, n.pkt.countUS, tx.countUS)
+		if j.collides(tx.countUS, post, n) {
+			out.printf("%s:%d:jit_enqueue(): ERROR: Packet (type=%d) REJECTED, collision with packet already programmed at %d (%d)\n", jitPrintPrefix, j.lines[2], tx.class, n.pkt.countUS, tx.countUS)
 			return jitCollisionPacket
 		}
 	}
-	j.q[tx.rfch] = append(q, jitNode{pkt: tx, postDelay: post})
+	j.q[chain] = append(q, jitNode{pkt: tx, postDelay: post})
 	return jitOK
 }
 
-func collides(count, pre, post uint32, n jitNode) bool {
+// collides is jit_collision_test between a new downlink at count lasting
+// post µs and a queued one; both have the downlink pre-delay.
+func (j *jitQueues) collides(count, post uint32, n jitNode) bool {
+	pre := txStartDelay + j.delay
 	return count-n.pkt.countUS <= pre+n.postDelay+txMarginDelay ||
-		n.pkt.countUS-count <= txStartDelay+txJitDelay+post+txMarginDelay
+		n.pkt.countUS-count <= pre+post+txMarginDelay
 }
 
 // due removes and returns the downlinks of chain whose time is within the
@@ -120,7 +141,7 @@ func (j *jitQueues) due(chain int, now uint32) int {
 	defer j.mu.Unlock()
 	kept, n := j.q[chain][:0], 0
 	for _, node := range j.q[chain] {
-		if node.pkt.countUS-now < txJitDelay {
+		if node.pkt.countUS-now < j.delay {
 			n++
 			continue
 		}

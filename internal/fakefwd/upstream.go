@@ -39,6 +39,9 @@ func (f *forwarder) upstream() {
 		if f.stallDue() {
 			f.hang() // holds the concentrator lock for good
 		}
+		if !f.fetchFailAt.IsZero() && !time.Now().Before(f.fetchFailAt) {
+			f.fetchFails() // exits
+		}
 		pkts := f.chip.receive(time.Now())
 		f.chip.mu.Unlock()
 		report := f.takeReport()
@@ -163,6 +166,15 @@ func (f *forwarder) stallDue() bool {
 	default:
 		return !f.stallAt.IsZero() && !time.Now().Before(f.stallAt)
 	}
+}
+
+// fetchFails ends the process as the real radio thread does when
+// lgw_receive fails: exit(1) at once, stdout flushed, no exit sequence.
+func (f *forwarder) fetchFails() {
+	fmt.Fprintln(os.Stderr, "[fakefwd] lgw_receive now fails")
+	f.out.printf("ERROR: [up] failed packet fetch, exiting\n")
+	f.out.flush()
+	os.Exit(1)
 }
 
 // hang blocks for good, as a radio thread stuck in lgw_receive while it
