@@ -203,18 +203,18 @@ func relayEvidence(snap relay.Snapshot, why string, lostAfter time.Duration, now
 	e.PrimarySince, e.PrimaryReason = p.StateSince, why
 	switch p.State {
 	case relay.StateOK:
-		e.Primary = watchdog.UpstreamOK
+		e.Primary = watchdog.StateOK
 	case relay.StateLost:
-		e.Primary = watchdog.UpstreamLostS
+		e.Primary = watchdog.StateLost
 		e.PrimaryReason = fmt.Sprintf("the primary upstream %s answered nothing for %s: %s", p.Name, lostAfter, why)
 	case relay.StateUnresolved:
-		e.Primary = watchdog.UpstreamWaiting
+		e.Primary = watchdog.StateWaiting
 		if now.Sub(p.StateSince) >= lostAfter {
-			e.Primary = watchdog.UpstreamLostS
+			e.Primary = watchdog.StateLost
 			e.PrimaryReason = fmt.Sprintf("the primary upstream's name %s has not resolved for %s: %s", p.Name, lostAfter, why)
 		}
 	default:
-		e.Primary = watchdog.UpstreamWaiting
+		e.Primary = watchdog.StateWaiting
 	}
 	return e
 }

@@ -20,11 +20,11 @@ func TestRelayEvidence(t *testing.T) {
 		since time.Duration // before now
 		want  watchdog.UpstreamState
 	}{
-		{relay.StateWaiting, 0, watchdog.UpstreamWaiting},
-		{relay.StateOK, 0, watchdog.UpstreamOK},
-		{relay.StateLost, 0, watchdog.UpstreamLostS},
-		{relay.StateUnresolved, 59 * time.Second, watchdog.UpstreamWaiting},
-		{relay.StateUnresolved, 61 * time.Second, watchdog.UpstreamLostS},
+		{relay.StateWaiting, 0, watchdog.StateWaiting},
+		{relay.StateOK, 0, watchdog.StateOK},
+		{relay.StateLost, 0, watchdog.StateLost},
+		{relay.StateUnresolved, 59 * time.Second, watchdog.StateWaiting},
+		{relay.StateUnresolved, 61 * time.Second, watchdog.StateLost},
 	} {
 		snap := relay.Snapshot{
 			Forwarder: relay.ForwarderStats{LastPullData: pull},
@@ -34,7 +34,7 @@ func TestRelayEvidence(t *testing.T) {
 		if e.Primary != tc.want || !e.LastPullData.Equal(pull) || !e.PrimarySince.Equal(t0.Add(-tc.since)) {
 			t.Errorf("%s for %s: got %+v, want primary %s", tc.state, tc.since, e, tc.want)
 		}
-		if e.Primary == watchdog.UpstreamLostS && e.PrimaryReason == "" {
+		if e.Primary == watchdog.StateLost && e.PrimaryReason == "" {
 			t.Errorf("%s: lost without a reason", tc.state)
 		}
 	}
