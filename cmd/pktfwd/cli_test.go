@@ -295,3 +295,14 @@ func TestCLI_DetectVariantFromFile(t *testing.T) {
 		t.Errorf("stderr %q", errOut)
 	}
 }
+
+// LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS=1e-10 passed validation and the
+// status ticker panicked in its goroutine; now the process refuses it.
+func TestCLI_TinyIntervalIsRefusedNotAPanic(t *testing.T) {
+	dir := t.TempDir()
+	_, errOut, code := pktfwd(t, []string{"DIAGNOSTICS_FILEPATH=" + filepath.Join(dir, "d"), "STATUS_FILEPATH=" + filepath.Join(dir, "s.json"),
+		"VARIANT=COMP-RAKHM", "AWAIT_SYSTEM_SLEEP_SECONDS=0", "LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS=1e-10"})
+	if code != 2 || !strings.Contains(errOut, "LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS") || strings.Contains(errOut, "panic") {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+}
