@@ -72,7 +72,9 @@ func supervise(ctx context.Context, opt supervisor.Options) error {
 		opt.Reporter = reporter
 	}
 	running := make(chan struct{})
-	opt.OnStatus = onFirstRunning(opt.OnStatus, running)
+	// The supervisor calls OnStatus from its own goroutines too, where the
+	// recovers above cannot reach: a panic there is recorded in it.
+	opt.OnStatus = recordingPanics(cfg, reporter, onFirstRunning(opt.OnStatus, running))
 	sup, err := supervisor.New(cfg, opt)
 	if err != nil {
 		return exitOnConfigError(cfg, log, fmt.Errorf("%w: %w", errUsage, err))
@@ -80,11 +82,17 @@ func supervise(ctx context.Context, opt supervisor.Options) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	defer context.AfterFunc(ctx, func() { signalled <- time.Now() })()
-	go trimWhenRunning(ctx, running, log)
+	go func() {
+		defer reporter.recoverAndReport()
+		defer recordPanic(cfg)
+		trimWhenRunning(ctx, running, log)
+	}()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	go func() {
+		defer reporter.recoverAndReport()
+		defer recordPanic(cfg)
 		for {
 			select {
 			case <-ctx.Done():
@@ -158,8 +166,20 @@ func exitOnConfigError(cfg supervisor.Config, log *logrus.Logger, err error) err
 	return logConfigErrors(cfg, err)
 }
 
+// recordingPanics is f with a panic in it recorded (recordPanic) and
+// reported before it goes on.
+func recordingPanics(cfg supervisor.Config, reporter *sentryReporter, f func(supervisor.Status)) func(supervisor.Status) {
+	return func(s supervisor.Status) {
+		defer reporter.recoverAndReport()
+		defer recordPanic(cfg)
+		f(s)
+	}
+}
+
 // recordPanic writes diagnostics false and status.json in state crashed
 // when the supervisor panics, then lets the panic go on (to Sentry and out).
+// Every goroutine cmd/pktfwd starts or runs code in defers it: a panic ends
+// the process from the goroutine it happens in.
 func recordPanic(cfg supervisor.Config) {
 	if p := recover(); p != nil {
 		supervisor.WriteExitStatus(cfg.DiagnosticsFilePath, cfg.StatusFilePath, supervisor.StateCrashed, fmt.Sprintf("panic: %v", p), nil, version)
