@@ -1,3 +1,5 @@
+//go:build !nometrics || !nosentry
+
 package main
 
 import (
