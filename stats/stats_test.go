@@ -181,20 +181,61 @@ func parseAll(p *stats.Parser, text string) []stats.Block {
 	return out
 }
 
+// blockLabels are the labels of every line the forwarders print in a
+// statistics block, up to and including the colon ("# TX errors:"), or
+// the whole line where it has none ("### [UPSTREAM] ###"): both families,
+// with and without a counter and a temperature, as fakefwd prints them.
+var blockLabels = func() []string {
+	var buf bytes.Buffer
+	for _, sx1302 := range []bool{true, false} {
+		for _, unknown := range []bool{true, false} {
+			fakefwd.WriteStatBlock(&buf, block(sx1302, [12]uint32{}, [5]uint16{}, unknown, unknown, 0, 0))
+		}
+	}
+	var labels []string
+	for _, l := range strings.Split(buf.String(), "\n") {
+		if i := strings.Index(l, ":"); i >= 0 {
+			l = l[:i+1]
+		}
+		if l != "" {
+			labels = append(labels, l)
+		}
+	}
+	return labels
+}()
+
+// isBlockLine reports whether line would be read as a line of a block: a
+// block's header or end, or a line with one of its labels.
+func isBlockLine(line string) bool {
+	if strings.HasPrefix(line, "#####") {
+		return true
+	}
+	for _, l := range blockLabels {
+		if strings.HasPrefix(line, l) {
+			return true
+		}
+	}
+	return false
+}
+
 // FuzzRoundTrip: a block printed with the forwarders' formats from any
 // counters parses back to the same counters, also when another thread's
 // lines are printed in the middle of it.
 func FuzzRoundTrip(f *testing.F) {
 	f.Add(true, uint32(2), uint32(2000278), uint16(10000), uint16(2500), false, false, int8(41), uint32(1795624567), "INFO: [up] PUSH_ACK received in 0 ms")
 	f.Add(false, uint32(0), uint32(772), uint16(0), uint16(0), true, true, int8(-7), uint32(0), "")
+	f.Add(true, uint32(7), uint32(9), uint16(1), uint16(2), false, false, int8(3), uint32(4), "# JIT queue of another thread: 2 packets")
+	f.Add(false, uint32(7), uint32(9), uint16(1), uint16(2), true, false, int8(3), uint32(4), "### [GPS] ###")
+	f.Add(true, uint32(7), uint32(9), uint16(1), uint16(2), false, true, int8(3), uint32(4), "#")
 	f.Fuzz(func(t *testing.T, sx1302 bool, a, b uint32, p1, p2 uint16, cu, tu bool, temp int8, sec uint32, noise string) {
 		n := [12]uint32{a, b, a ^ b, a / 7, b / 3, a % 5, b % 11, a + b, a * 3, b * 5, a >> 3, b}
 		in := block(sx1302, n, [5]uint16{p1, p2, p1 ^ p2, p2, p1}, cu, tu, temp, sec)
 		var buf bytes.Buffer
 		fakefwd.WriteStatBlock(&buf, in)
 		text := buf.String()
-		if noise = strings.ReplaceAll(noise, "\n", " "); noise != "" && !strings.HasPrefix(noise, "#") {
-			// another thread's line in the middle of the block
+		if noise = strings.ReplaceAll(noise, "\n", " "); noise != "" && !isBlockLine(noise) {
+			// another thread's line in the middle of the block, which may
+			// start with # as the block's own lines do
 			text = strings.Replace(text, "### [DOWNSTREAM] ###\n", "### [DOWNSTREAM] ###\n"+noise+"\n", 1)
 		}
 		var p stats.Parser

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,8 +23,8 @@ import (
 // environment.
 //
 // Validate checks some rules for every field by its name, so that a new
-// field gets them without more code: a number named *_SECONDS must be
-// finite and within 0 to MaxSeconds, a time.Duration positive and at most
+// field gets them without more code: a number named *_SECONDS must be 0 or
+// within MinSeconds to MaxSeconds, a time.Duration within MinSeconds to
 // MaxSeconds, and an int named *_PORT or *_PORT_* a UDP port.
 type Config struct {
 	Variant               string `envconfig:"VARIANT" desc:"hardware variant (hm-pyhelper name or legacy alias, see pktfwd variants); else read from NEBRA_ENVVARS_DIR/VARIANT"`
@@ -114,6 +115,16 @@ func (c Config) ChipModel() (m concentrator.Model, ok bool, err error) {
 // would overflow once converted to a time.Duration.
 const MaxSeconds = 7 * 24 * 3600
 
+// MinSeconds is the smallest positive value any *_SECONDS variable or
+// duration may have: one millisecond. Smaller values are typos and become
+// timers of zero or a few nanoseconds, which spin or panic.
+const MinSeconds = 0.001
+
+// secondsFloors are the *_SECONDS variables that may not be 0, with their
+// smallest value: LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS is how often
+// status.json is rewritten (a ticker, which panics on 0).
+var secondsFloors = map[string]float64{"LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS": 0.01}
+
 // Validate checks every setting and reports every problem at once, as
 // ConfigErrors in the order of the Config fields; nil when all is well.
 func (c Config) Validate() error {
@@ -129,14 +140,11 @@ func (c Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.checkByName()...)
-	if c.RegionPollInterval > 0 && c.RegionPollInterval < 10*time.Millisecond {
+	if c.RegionPollInterval >= Seconds(MinSeconds) && c.RegionPollInterval < 10*time.Millisecond {
 		add("REGION_POLL_INTERVAL", "want at least 10ms, e.g. 60 (seconds) or 1m")
 	}
 	if v := c.RegionCommandTimeoutSeconds; v > 3600 && v <= MaxSeconds {
 		add("REGION_COMMAND_TIMEOUT_SECONDS", "want 0 to 3600 seconds, e.g. 10")
-	}
-	if c.LoraPktFwdAfterSuccessSleepSeconds == 0 {
-		add("LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS", "want a positive number of seconds")
 	}
 	if _, err := configs.ParseEUISource(c.GatewayEUISource); err != nil {
 		add("GATEWAY_EUI_SOURCE", err.Error())
@@ -149,8 +157,8 @@ func (c Config) Validate() error {
 	if err := checkMetricsAddr(c.MetricsAddr); err != nil {
 		add("METRICS_ADDR", err.Error())
 	} else if c.MetricsAddr != "" {
-		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
-			add("METRICS_ADDR", "want host:port or :port, e.g. :9102")
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || !isTCPPort(port) {
+			add("METRICS_ADDR", "want host:port or :port with a port of 1 to 65535, e.g. :9102")
 		}
 	}
 	if c.ServerAddress == "" {
@@ -194,12 +202,14 @@ func (c Config) checkByName() ConfigErrors {
 		var reason string
 		switch x := v.FieldByIndex(f.Index).Interface().(type) {
 		case time.Duration:
-			if x <= 0 || x > MaxSeconds*time.Second {
-				reason = fmt.Sprintf("want a positive time of at most %d seconds (one week), e.g. 60 or 1m", MaxSeconds)
+			if x < Seconds(MinSeconds) || x > MaxSeconds*time.Second {
+				reason = fmt.Sprintf("want %g to %d seconds (1 ms to one week), e.g. 60 or 1m", MinSeconds, MaxSeconds)
 			}
 		case float64:
-			if strings.HasSuffix(name, "_SECONDS") && !(x >= 0 && x <= MaxSeconds) { // NaN fails both
-				reason = fmt.Sprintf("want 0 to %d seconds (one week), e.g. 5 or 0.5", MaxSeconds)
+			if floor, ok := secondsFloors[name]; ok && !(x >= floor && x <= MaxSeconds) { // NaN fails both
+				reason = fmt.Sprintf("want %g to %d seconds (one week), e.g. 30", floor, MaxSeconds)
+			} else if !ok && strings.HasSuffix(name, "_SECONDS") && !(x == 0 || x >= MinSeconds && x <= MaxSeconds) {
+				reason = fmt.Sprintf("want 0 or %g to %d seconds (1 ms to one week), e.g. 5 or 0.5", MinSeconds, MaxSeconds)
 			}
 		case int:
 			if strings.HasSuffix(name, "_SECONDS") && (x < 0 || x > MaxSeconds) {
@@ -214,6 +224,13 @@ func (c Config) checkByName() ConfigErrors {
 		}
 	}
 	return errs
+}
+
+// isTCPPort reports whether port is a port number of 0 to 65535 (0: the
+// kernel picks a free one, as tests do).
+func isTCPPort(port string) bool {
+	n, err := strconv.ParseUint(port, 10, 16)
+	return err == nil && n <= 65535
 }
 
 // ParseLogLevel reads LOGLEVEL: logrus's names and Python's (CRITICAL,

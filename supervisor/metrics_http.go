@@ -9,21 +9,39 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 )
 
 // checkMetricsAddr accepts METRICS_ADDR: this build has the HTTP endpoint.
 func checkMetricsAddr(string) error { return nil }
 
+// Bounds of the /metrics server, so that no client can take the file
+// descriptors pktfwd needs for its own files (docs/metrics.md).
+const (
+	// maxMetricsConns is how many connections are served at once; one
+	// more is accepted and closed at once.
+	maxMetricsConns = 16
+	// metricsIdle closes a keep-alive connection idle this long.
+	metricsIdle = 30 * time.Second
+	// metricsHeader closes a connection that has not sent a request's
+	// headers this long after it opened or its last response.
+	metricsHeader = 5 * time.Second
+	// metricsIO bounds the read of a whole request and the write of a response.
+	metricsIO = 10 * time.Second
+)
+
 // serveMetrics serves /metrics (Prometheus text exposition format 0.0.4)
 // and /healthz on METRICS_ADDR until ctx ends. A listen error is logged
 // once and the supervisor carries on without the endpoint.
 func (s *Supervisor) serveMetrics(ctx context.Context) {
-	ln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+	l, err := net.Listen("tcp", s.cfg.MetricsAddr)
 	if err != nil {
 		s.log.Errorf("METRICS_ADDR=%s: cannot listen (%v); /metrics and /healthz are off", s.cfg.MetricsAddr, err)
 		return
 	}
+	ln := &cappedListener{Listener: l, slots: make(chan struct{}, maxMetricsConns)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
@@ -38,7 +56,8 @@ func (s *Supervisor) serveMetrics(ctx context.Context) {
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: metricsHeader, ReadTimeout: metricsIO, WriteTimeout: metricsIO,
+		IdleTimeout: metricsIdle, MaxHeaderBytes: 8 << 10}
 	s.log.WithField("metrics_addr", ln.Addr().String()).Infof("serving /metrics and /healthz on %s", ln.Addr())
 	done := make(chan struct{})
 	go func() {
@@ -50,8 +69,47 @@ func (s *Supervisor) serveMetrics(ctx context.Context) {
 	<-ctx.Done()
 	shut, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	srv.Shutdown(shut)
+	if srv.Shutdown(shut) != nil {
+		srv.Close() // a response still being written after a second
+	}
 	<-done
+}
+
+// cappedListener serves at most cap(slots) connections at once and closes
+// the ones beyond at once. netutil.LimitListener would leave them waiting
+// in the kernel's queue, each to be served after one that idles for
+// metricsIdle: 300 idle clients would then hold the slots for minutes.
+type cappedListener struct {
+	net.Listener
+	slots chan struct{}
+}
+
+// Accept returns the next connection that fits under the cap.
+func (l *cappedListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case l.slots <- struct{}{}:
+			return &cappedConn{Conn: c, release: sync.OnceFunc(func() { <-l.slots })}, nil
+		default:
+			c.Close()
+		}
+	}
+}
+
+// cappedConn gives its slot back when closed.
+type cappedConn struct {
+	net.Conn
+	release func()
+}
+
+func (c *cappedConn) Close() error {
+	err := c.Conn.Close()
+	c.release()
+	return err
 }
 
 func (s *Supervisor) health() error {
@@ -60,17 +118,25 @@ func (s *Supervisor) health() error {
 	return Health(st, time.Now(), Seconds(s.cfg.LoraPktFwdAfterSuccessSleepSeconds))
 }
 
+// Escapes of the text exposition format: a label value escapes
+// backslash, double quote and line feed; a HELP text backslash and line
+// feed. Nothing else is escaped (Go's %q would write \t or \x00).
+var (
+	labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+)
+
 // writeMetrics writes the status as Prometheus metrics. Totals are
 // counters since pktfwd started; the latest block's figures are gauges.
 func writeMetrics(w io.Writer, st Status, health error) {
 	m := func(name, typ, help string, v float64, labels ...string) {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s", name, help, name, typ, name)
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s", name, helpEscaper.Replace(help), name, typ, name)
 		for i := 0; i+1 < len(labels); i += 2 {
 			sep := ","
 			if i == 0 {
 				sep = "{"
 			}
-			fmt.Fprintf(w, "%s%s=%q", sep, labels[i], labels[i+1])
+			fmt.Fprintf(w, `%s%s="%s"`, sep, labels[i], labelEscaper.Replace(labels[i+1]))
 		}
 		if len(labels) > 0 {
 			io.WriteString(w, "}")
@@ -112,7 +178,7 @@ func writeMetrics(w io.Writer, st Status, health error) {
 		m("pktfwd_last_stat_block_timestamp_seconds", "gauge", "When the latest statistics block arrived.", float64(r.LastBlockAt.UnixMilli())/1000)
 	}
 	if r.SX1302Counter != nil {
-		m("pktfwd_sx1302_counter", "gauge", "The SX1302's 1 MHz counter in the latest block.", float64(*r.SX1302Counter))
+		m("pktfwd_sx1302_clock_seconds", "gauge", "The SX1302's 1 MHz counter in the latest block, in seconds (wraps at 2^32 µs).", float64(*r.SX1302Counter)/1e6)
 	}
 	if r.TemperatureC != nil {
 		m("pktfwd_concentrator_temperature_celsius", "gauge", "Concentrator temperature in the latest block.", *r.TemperatureC)

@@ -296,3 +296,40 @@ func TestCLI_DetectVariantFromFile(t *testing.T) {
 		t.Errorf("stderr %q", errOut)
 	}
 }
+
+// LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS=1e-10 passed validation and the
+// status ticker panicked in its goroutine; now the process refuses it.
+func TestCLI_TinyIntervalIsRefusedNotAPanic(t *testing.T) {
+	dir := t.TempDir()
+	_, errOut, code := pktfwd(t, []string{"DIAGNOSTICS_FILEPATH=" + filepath.Join(dir, "d"), "STATUS_FILEPATH=" + filepath.Join(dir, "s.json"),
+		"VARIANT=COMP-RAKHM", "AWAIT_SYSTEM_SLEEP_SECONDS=0", "LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS=1e-10"})
+	if code != 2 || !strings.Contains(errOut, "LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS") || strings.Contains(errOut, "panic") {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+}
+
+// A panic in code that runs outside the loop's goroutine (here the status
+// refresh, every 0.05 s) writes diagnostics false and status crashed too.
+func TestCLI_PanicOutsideTheLoopWritesFalse(t *testing.T) {
+	self, _ := os.Executable()
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "sx1302"), 0o755)
+	os.Symlink(self, filepath.Join(dir, "sx1302", "lora_pkt_fwd"))
+	cfg := demoConfig(dir)
+	writeRegion(cfg.RegionFilePath, "EU868")
+	cmd := exec.Command(self)
+	cmd.Env = append(pktfwdEnv(cfg), "PKTFWD_TEST_PANIC_IN_REFRESH=1", "PKTFWD_SIMULATED_FORWARDER=1", "NEBRA_ENVVARS_DIR="+dir,
+		"LORA_PKT_FWD_BEFORE_CHECK_SLEEP_SECONDS=0.1", "LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS=0.05")
+	out, _ := cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() == 0 || !strings.Contains(string(out), "a bug outside the loop") || !strings.Contains(string(out), "refresh") {
+		t.Errorf("exit %d, want the panic in the status refresh:\n%s", cmd.ProcessState.ExitCode(), out)
+	}
+	if d, _ := os.ReadFile(cfg.DiagnosticsFilePath); string(d) != "false" {
+		t.Errorf("diagnostics %q after a panic outside the loop, want false", d)
+	}
+	var s supervisor.Status
+	b, _ := os.ReadFile(cfg.StatusFilePath)
+	if json.Unmarshal(b, &s); s.State != supervisor.StateCrashed || !strings.Contains(s.LastError, "a bug outside the loop") {
+		t.Errorf("status.json:\n%s", b)
+	}
+}

@@ -130,9 +130,9 @@ func TestLoadConfig_RejectsInsaneNumbers(t *testing.T) {
 		var bad []string
 		switch {
 		case f.Type == reflect.TypeOf(time.Duration(0)):
-			bad = []string{"NaN", "nan", "Inf", "-Inf", "-1", "0", "-5m", "1e300", "8d", "700000", "1000h"}
+			bad = []string{"NaN", "nan", "Inf", "-Inf", "-1", "0", "-5m", "1e300", "8d", "700000", "1000h", "1e-10", "0.0009", "1ns", "999us"}
 		case strings.HasSuffix(name, "_SECONDS"):
-			bad = []string{"NaN", "nan", "Inf", "+Inf", "-Inf", "-1", "-0.001", "1e9", "700000", "x"}
+			bad = []string{"NaN", "nan", "Inf", "+Inf", "-Inf", "-1", "-0.001", "1e9", "700000", "x", "1e-10", "0.0009"}
 		case strings.Contains(name, "_PORT"):
 			bad = []string{"0", "-1", "65536", "1e3", "x"}
 		default:
@@ -153,8 +153,28 @@ func TestLoadConfig_RejectsInsaneNumbers(t *testing.T) {
 	}
 	env := validEnv(t)
 	env["AWAIT_SYSTEM_SLEEP_SECONDS"], env["LORA_PKT_FWD_BEFORE_CHECK_SLEEP_SECONDS"], env["SERVER_PORT_UP"] = "0", "604800", "65535"
+	env["LORA_PKT_FWD_AFTER_FAILURE_SLEEP_SECONDS"], env["REGION_POLL_INTERVAL"], env["SERVER_PORT_DOWN"] = "0.001", "10ms", "1"
 	if _, _, err := loadConfig(env); err != nil {
 		t.Errorf("the limits themselves: %v", err)
+	}
+}
+
+// The status refresh is a ticker: 0 and anything below 0.01 s is refused
+// by name with the accepted range (1e-10 used to pass and panic).
+func TestLoadConfig_RefreshFloor(t *testing.T) {
+	const name = "LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS"
+	for _, v := range []string{"0", "1e-10", "0.009"} {
+		env := validEnv(t)
+		env[name] = v
+		errs := configErrors(t, env)
+		if len(errs) != 1 || errs[0].Variable != name || !strings.Contains(errs[0].Reason, "0.01 to 604800 seconds") {
+			t.Errorf("%s=%s: got %v, want one error naming %s and the accepted range", name, v, errs, name)
+		}
+	}
+	env := validEnv(t)
+	env[name] = "0.01"
+	if _, _, err := loadConfig(env); err != nil {
+		t.Errorf("the floor itself: %v", err)
 	}
 }
 

@@ -25,6 +25,17 @@ func TestMain(m *testing.M) {
 		supervise(context.Background(), supervisor.Options{OnStatus: func(supervisor.Status) { panic("test: a bug in the loop") }})
 		os.Exit(0)
 	}
+	if os.Getenv("PKTFWD_TEST_PANIC_IN_REFRESH") == "1" { // a bug in code the status refresh (its own goroutine) calls
+		n := 0
+		supervise(context.Background(), supervisor.Options{OnStatus: func(s supervisor.Status) {
+			if s.State == supervisor.StateRunning {
+				if n++; n == 2 {
+					panic("test: a bug outside the loop")
+				}
+			}
+		}})
+		os.Exit(0)
+	}
 	if os.Getenv("PKTFWD_TEST_AS_PKTFWD") == "1" { // this binary as `pktfwd`
 		main()
 		os.Exit(0)

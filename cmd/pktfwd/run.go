@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -20,6 +21,27 @@ import (
 // runCommand is `pktfwd` with no argument: the supervisor itself.
 func runCommand(*flag.FlagSet) action {
 	return func(ctx context.Context, _ []string) error { return supervise(ctx, supervisor.Options{}) }
+}
+
+// Bounds of the exit after SIGTERM or SIGINT (README, "SIGTERM always ends
+// pktfwd"): the forwarder's stop grace (5 s) plus one second, of which the
+// Sentry flush gets what the stop left, less exitMargin for the rest of the
+// exit, and never more than flushMax.
+const (
+	exitBound  = 6 * time.Second
+	exitMargin = 250 * time.Millisecond
+	flushMax   = 2 * time.Second
+)
+
+// flushTime is how long the Sentry flush may take: flushMax, or what is
+// left of exitBound since a stop was asked for at the time signalled holds.
+func flushTime(signalled <-chan time.Time) time.Duration {
+	select {
+	case at := <-signalled:
+		return min(flushMax, exitBound-exitMargin-time.Since(at))
+	default:
+		return flushMax
+	}
 }
 
 // supervise loads the configuration and runs the supervisor with opt
@@ -37,11 +59,12 @@ func supervise(ctx context.Context, opt supervisor.Options) error {
 	if err != nil {
 		if reporter != nil {
 			reporter.Report(err, nil, nil)
-			flush()
+			flush(flushMax)
 		}
 		return exitOnConfigError(cfg, log, err)
 	}
-	defer flush()
+	signalled := make(chan time.Time, 1)
+	defer func() { flush(flushTime(signalled)) }()
 	defer reporter.recoverAndReport()
 	defer recordPanic(cfg)
 	opt.Log, opt.Version = log, version
@@ -49,18 +72,27 @@ func supervise(ctx context.Context, opt supervisor.Options) error {
 		opt.Reporter = reporter
 	}
 	running := make(chan struct{})
-	opt.OnStatus = onFirstRunning(opt.OnStatus, running)
+	// The supervisor calls OnStatus from its own goroutines too, where the
+	// recovers above cannot reach: a panic there is recorded in it.
+	opt.OnStatus = recordingPanics(cfg, reporter, onFirstRunning(opt.OnStatus, running))
 	sup, err := supervisor.New(cfg, opt)
 	if err != nil {
 		return exitOnConfigError(cfg, log, fmt.Errorf("%w: %w", errUsage, err))
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	go trimWhenRunning(ctx, running, log)
+	defer context.AfterFunc(ctx, func() { signalled <- time.Now() })()
+	go func() {
+		defer reporter.recoverAndReport()
+		defer recordPanic(cfg)
+		trimWhenRunning(ctx, running, log)
+	}()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	go func() {
+		defer reporter.recoverAndReport()
+		defer recordPanic(cfg)
 		for {
 			select {
 			case <-ctx.Done():
@@ -134,8 +166,20 @@ func exitOnConfigError(cfg supervisor.Config, log *logrus.Logger, err error) err
 	return logConfigErrors(cfg, err)
 }
 
+// recordingPanics is f with a panic in it recorded (recordPanic) and
+// reported before it goes on.
+func recordingPanics(cfg supervisor.Config, reporter *sentryReporter, f func(supervisor.Status)) func(supervisor.Status) {
+	return func(s supervisor.Status) {
+		defer reporter.recoverAndReport()
+		defer recordPanic(cfg)
+		f(s)
+	}
+}
+
 // recordPanic writes diagnostics false and status.json in state crashed
 // when the supervisor panics, then lets the panic go on (to Sentry and out).
+// Every goroutine cmd/pktfwd starts or runs code in defers it: a panic ends
+// the process from the goroutine it happens in.
 func recordPanic(cfg supervisor.Config) {
 	if p := recover(); p != nil {
 		supervisor.WriteExitStatus(cfg.DiagnosticsFilePath, cfg.StatusFilePath, supervisor.StateCrashed, fmt.Sprintf("panic: %v", p), nil, version)

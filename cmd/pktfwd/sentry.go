@@ -23,11 +23,16 @@ const (
 	sentryMaxKeys = 256       // faults remembered; the oldest is forgotten first
 )
 
+// ruleTag is the tag under which the supervisor names the watchdog rule
+// (stalled, concentrator_wedged, upstream_lost, ...) of a verdict it reports.
+const ruleTag = "watchdog"
+
 // sentryReporter sends the errors that stop progress to Sentry, tagged,
-// with the forwarder's last lines attached. One fault is one issue: the
-// event's fingerprint is the message with what varies between repeats
-// (temporary file names, pids, ports, addresses) blanked out, and a fault
-// is sent at most once per window, within a global budget per hour.
+// with the forwarder's last lines attached. One fault is one issue: a
+// watchdog verdict's fingerprint is its rule, whatever figures its message
+// holds; any other event's is the message with what varies between repeats
+// (temporary file names, pids, ports, addresses) blanked out. A fault is
+// sent at most once per window, within a global budget per hour.
 type sentryReporter struct {
 	hub *sentry.Hub
 
@@ -50,16 +55,17 @@ func checkSentryKey(dsn string) (reason string) {
 }
 
 // newReporter returns the Sentry reporter when SENTRY_KEY holds a DSN, and
-// a flush to call on shutdown (at most 2 s). The DSN is never logged.
-func newReporter(cfg supervisor.Config, log *logrus.Logger) (*sentryReporter, func(), error) {
+// a flush to call on shutdown, which waits at most the time it is given
+// for the events queued to go out. The DSN is never logged.
+func newReporter(cfg supervisor.Config, log *logrus.Logger) (*sentryReporter, func(time.Duration), error) {
 	return newSentryReporter(cfg, log, nil)
 }
 
 // newSentryReporter is newReporter with a transport (nil: Sentry's
 // default, which queues and sends in the background).
-func newSentryReporter(cfg supervisor.Config, log *logrus.Logger, transport sentry.Transport) (*sentryReporter, func(), error) {
+func newSentryReporter(cfg supervisor.Config, log *logrus.Logger, transport sentry.Transport) (*sentryReporter, func(time.Duration), error) {
 	if cfg.SentryKey == "" {
-		return nil, func() {}, nil
+		return nil, func(time.Duration) {}, nil
 	}
 	client, err := sentry.NewClient(sentry.ClientOptions{
 		Dsn: cfg.SentryKey, Release: "pktfwd@" + version, AttachStacktrace: true, Transport: transport,
@@ -73,13 +79,20 @@ func newSentryReporter(cfg supervisor.Config, log *logrus.Logger, transport sent
 	})
 	r := &sentryReporter{hub: sentry.NewHub(client, scope), sent: map[string]time.Time{}}
 	log.Info("Sentry error reports on")
-	return r, func() { r.hub.Flush(2 * time.Second) }, nil
+	return r, func(d time.Duration) {
+		if d > 0 {
+			r.hub.Flush(d)
+		}
+	}, nil
 }
 
 // Report sends err unless the same fault went out within the window or the
 // hour's budget is spent.
 func (r *sentryReporter) Report(err error, tags map[string]string, lastLines []string) {
 	fingerprint := faultFingerprint(err.Error())
+	if rule := tags[ruleTag]; rule != "" {
+		fingerprint = "watchdog: " + rule
+	}
 	if !r.admit(fingerprint, time.Now()) {
 		return
 	}
@@ -163,7 +176,7 @@ func (r *sentryReporter) recoverAndReport() {
 	if p := recover(); p != nil {
 		if r != nil {
 			r.hub.Recover(p)
-			r.hub.Flush(2 * time.Second)
+			r.hub.Flush(flushMax)
 		}
 		panic(p)
 	}

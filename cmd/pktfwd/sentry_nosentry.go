@@ -3,6 +3,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/sirupsen/logrus"
 
 	"pktfwd/supervisor"
@@ -25,8 +27,8 @@ type sentryReporter struct{}
 var _ supervisor.Reporter = (*sentryReporter)(nil)
 
 // newReporter returns no reporter; checkSentryKey has refused a DSN.
-func newReporter(supervisor.Config, *logrus.Logger) (*sentryReporter, func(), error) {
-	return nil, func() {}, nil
+func newReporter(supervisor.Config, *logrus.Logger) (*sentryReporter, func(time.Duration), error) {
+	return nil, func(time.Duration) {}, nil
 }
 
 // Report does nothing.

@@ -10,12 +10,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -119,7 +123,7 @@ func TestSentry_CrashLoopSendsOneTaggedEvent(t *testing.T) {
 	}
 	cancel()
 	<-done
-	flush()
+	flush(flushMax)
 
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
@@ -275,4 +279,145 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// verdictText is a watchdog verdict as the supervisor words it, with the
+// figures that differ from one verdict of the rule to the next.
+func verdictText(i int) error {
+	return fmt.Errorf("watchdog: stalled: no statistics block for %s (stat_interval 30s); %d/%d/%d PUSH_DATA sent", 5*time.Minute+time.Duration(i)*30*time.Second, 14+i, 16-i, 12+2*i)
+}
+
+// fingerprints are the distinct fingerprints of the events srv received.
+func (s *sentryServer) fingerprints() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fps := map[string]int{}
+	for _, ev := range s.events {
+		fps[fmt.Sprint(ev["fingerprint"])]++
+	}
+	return fps
+}
+
+// Five verdicts of one rule with different figures are one Sentry issue:
+// their fingerprint is the rule, in one process and across five.
+func TestSentry_OneIssuePerWatchdogRule(t *testing.T) {
+	if dsn := os.Getenv("PKTFWD_TEST_SENTRY_DSN"); dsn != "" { // one of the five processes
+		i, _ := strconv.Atoi(os.Getenv("PKTFWD_TEST_VERDICT"))
+		r := syncReporter(t, dsn)
+		r.Report(verdictText(i), map[string]string{ruleTag: "stalled", "chip": "sx1302"}, nil)
+		return
+	}
+	srv, dsn := startSentry(t)
+	r := syncReporter(t, dsn)
+	for i := range 5 {
+		r.Report(verdictText(i), map[string]string{ruleTag: "stalled"}, nil)
+	}
+	if fps := srv.fingerprints(); len(fps) != 1 || fps["[watchdog: stalled]"] != 1 {
+		t.Errorf("5 verdicts of one rule in one process: fingerprints %v, want one event [watchdog: stalled]", fps)
+	}
+	r.Report(fmt.Errorf("watchdog: concentrator_wedged: SX1302 counter stuck at 1234"), map[string]string{ruleTag: "concentrator_wedged"}, nil)
+	if fps := srv.fingerprints(); len(fps) != 2 {
+		t.Errorf("a second rule: fingerprints %v, want its own", fps)
+	}
+
+	srv, dsn = startSentry(t)
+	self, _ := os.Executable()
+	for i := range 5 {
+		cmd := exec.Command(self, "-test.run=^TestSentry_OneIssuePerWatchdogRule$")
+		cmd.Env = append(os.Environ(), "PKTFWD_TEST_SENTRY_DSN="+dsn, fmt.Sprintf("PKTFWD_TEST_VERDICT=%d", i))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("process %d: %v\n%s", i, err, out)
+		}
+	}
+	if fps := srv.fingerprints(); len(fps) != 1 || fps["[watchdog: stalled]"] != 5 {
+		t.Errorf("5 verdicts of one rule in five processes: fingerprints %v, want five events, all [watchdog: stalled]", fps)
+	}
+}
+
+// silentServer accepts connections and never answers: a Sentry that is
+// slow or gone behind a proxy. It counts the connections.
+func silentServer(t *testing.T) (addr string, conns func() int) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	return l.Addr().String(), func() int { mu.Lock(); defer mu.Unlock(); return len(held) }
+}
+
+// SIGTERM ends pktfwd within 6 s (README) even when the forwarder ignores
+// SIGTERM (5 s to SIGKILL) and an event is still on its way to a Sentry
+// that never answers: the flush gets what is left of the 6 s.
+func TestSentry_SigtermWithinBoundWithSilentSentry(t *testing.T) {
+	addr, conns := silentServer(t)
+	self, _ := os.Executable()
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "sx1302"), 0o755)
+	os.Symlink(self, filepath.Join(dir, "sx1302", "lora_pkt_fwd"))
+	cfg := demoConfig(dir)
+	writeRegion(cfg.RegionFilePath, "EU868")
+	mode := filepath.Join(cfg.RootDir, "fakefwd.mode")
+	os.MkdirAll(cfg.RootDir, 0o755)
+	os.WriteFile(mode, []byte("crash"), 0o644) // an exit, reported to Sentry
+	cmd := exec.Command(self)
+	cmd.Env = append(pktfwdEnv(cfg), "PKTFWD_TEST_AS_PKTFWD=1", "PKTFWD_SIMULATED_FORWARDER=1", "LOGLEVEL=info",
+		"SENTRY_KEY=http://0123456789abcdef0123456789abcdef@"+addr+"/42",
+		"LORA_PKT_FWD_BEFORE_CHECK_SLEEP_SECONDS=0.1", "LORA_PKT_FWD_AFTER_FAILURE_SLEEP_SECONDS=0.5",
+		"GORACE=atexit_sleep_ms=0") // a -race build sleeps 1 s at exit by default
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitUntil := func(what string, ok func() bool) {
+		deadline := time.Now().Add(20 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("timed out waiting for %s:\n%s", what, stderr.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitUntil("an event sent to Sentry", func() bool { return conns() > 0 })
+	os.WriteFile(mode, []byte("ignore-term"), 0o644)
+	waitUntil("a forwarder that ignores SIGTERM, running", func() bool {
+		return strings.Contains(stderr.String(), "concentrator started") // printed once SIGTERM is ignored
+	})
+	began := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	took := time.Since(began)
+	t.Logf("SIGTERM to exit: %s", took.Round(time.Millisecond))
+	if took > exitBound {
+		t.Errorf("SIGTERM to exit took %s, want at most %s", took.Round(time.Millisecond), exitBound)
+	}
+	if took < 5*time.Second {
+		t.Errorf("SIGTERM to exit took %s: the forwarder did not ignore SIGTERM, so this test did not test the bound", took)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit code %d:\n%s", code, stderr.String())
+	}
 }
