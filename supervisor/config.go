@@ -73,8 +73,8 @@ type Config struct {
 	LoraPktFwdAfterFailureSleepSeconds float64 `envconfig:"LORA_PKT_FWD_AFTER_FAILURE_SLEEP_SECONDS" default:"2" desc:"first restart back-off (doubles up to 60 s)"`
 
 	Watchdog             bool    `envconfig:"WATCHDOG" default:"true" desc:"restart a forwarder that runs but forwards nothing; false turns it off"`
-	WatchdogNoAckSeconds float64 `envconfig:"WATCHDOG_NO_ACK_SECONDS" default:"300" desc:"restart when PUSH_DATA went unacknowledged this long (0: off)"`
-	WatchdogNoRxSeconds  float64 `envconfig:"WATCHDOG_NO_RX_SECONDS" default:"0" desc:"restart when no radio packet arrived this long (0: off; quiet sites exist)"`
+	WatchdogNoAckSeconds float64 `envconfig:"WATCHDOG_NO_ACK_SECONDS" default:"300" desc:"report the upstream lost when PUSH_DATA went unacknowledged this long and no PULL_ACK came (0: off; never a restart)"`
+	WatchdogNoRxSeconds  float64 `envconfig:"WATCHDOG_NO_RX_SECONDS" default:"0" desc:"restart when no radio packet was forwarded this long (0: off; quiet sites exist)"`
 	MetricsAddr          string  `envconfig:"METRICS_ADDR" desc:"serve /metrics (Prometheus) and /healthz here, e.g. :9102 (off when empty)"`
 
 	LogLevel  string `envconfig:"LOGLEVEL" default:"DEBUG" desc:"TRACE, DEBUG, INFO, WARNING (WARN), ERROR, CRITICAL (FATAL); any case"`

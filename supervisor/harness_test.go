@@ -67,6 +67,7 @@ type harness struct {
 func newHarness(t testing.TB) *harness {
 	dir := t.TempDir()
 	h := &harness{t: t, dir: dir, changed: make(chan struct{}, 1)}
+	port := startAckServer(t, true).port() // the simulated forwarder speaks GWMP to it
 	for _, d := range []string{"root", "var", "sx1302"} {
 		os.MkdirAll(filepath.Join(dir, d), 0o755)
 	}
@@ -78,7 +79,7 @@ func newHarness(t testing.TB) *harness {
 		RegionFilePath: filepath.Join(dir, "var", "region"), RegionPollInterval: time.Minute,
 		DiagnosticsFilePath: filepath.Join(dir, "var", "diagnostics"), StatusFilePath: filepath.Join(dir, "var", "status.json"),
 		RootDir: filepath.Join(dir, "root"), SX1302Forwarder: filepath.Join(dir, "sx1302", "lora_pkt_fwd"), SX1301Dir: filepath.Join(dir, "sx1301"),
-		GatewayEUI: "AA555A0000000001", ServerAddress: "127.0.0.1", ServerPortUp: 1680, ServerPortDown: 1680,
+		GatewayEUI: "AA555A0000000001", ServerAddress: "127.0.0.1", ServerPortUp: port, ServerPortDown: port,
 		LoraPktFwdBeforeCheckSleepSeconds: 0.2, LoraPktFwdAfterSuccessSleepSeconds: 30, LoraPktFwdAfterFailureSleepSeconds: 0.05,
 		LogLevel: "debug", LogFormat: "text",
 	}

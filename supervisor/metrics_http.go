@@ -118,4 +118,5 @@ func writeMetrics(w io.Writer, st Status, health error) {
 	}
 	m("pktfwd_watchdog_ok", "gauge", "0 while the watchdog holds a verdict against the forwarder.", b(r.Watchdog.At == nil), "verdict", r.Watchdog.Verdict)
 	m("pktfwd_watchdog_restarts_total", "counter", "Forwarder restarts the watchdog caused.", float64(r.Watchdog.Restarts))
+	writeWatchdogMetrics(w, st)
 }

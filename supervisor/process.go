@@ -46,11 +46,14 @@ func (e Exit) String() string {
 // The output is drained separately, for a bounded time (drained).
 type process struct {
 	cmd     *exec.Cmd
-	started time.Time
-	done    chan struct{} // closed once the process has exited and is reaped
-	exit    Exit          // valid after done
-	output  chan struct{} // closed when the output reader has finished
-	out     io.Closer
+	started time.Time // monotonic
+	// terminal is true when the output comes through a pseudo-terminal,
+	// line by line; false in the pipe fallback, where it comes in bursts.
+	terminal bool
+	done     chan struct{} // closed once the process has exited and is reaped
+	exit     Exit          // valid after done
+	output   chan struct{} // closed when the output reader has finished
+	out      io.Closer
 
 	mu   sync.Mutex
 	tail []string
@@ -58,7 +61,8 @@ type process struct {
 
 // startProcess runs path in dir with env, sending each output line to
 // logLine. The caller checks path with checkExecutable first.
-func startProcess(path, dir string, env []string, logLine func(string), r *reaper) (*process, error) {
+// Without pty, or where no pseudo-terminal can be opened, it gets a pipe.
+func startProcess(path, dir string, env []string, pty bool, logLine func(string), r *reaper) (*process, error) {
 	p := &process{done: make(chan struct{}), output: make(chan struct{})}
 	cmd := exec.Command(path)
 	cmd.Dir = dir
@@ -67,8 +71,13 @@ func startProcess(path, dir string, env []string, logLine func(string), r *reape
 	// signals reach the reset script it runs too; Pdeathsig kills it if the
 	// supervisor dies without cleaning up.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
-	master, tty, err := openPTY()
+	var master, tty *os.File
+	err := errors.New("no pseudo-terminal asked for")
+	if pty {
+		master, tty, err = openPTY()
+	}
 	var reader io.ReadCloser = master
+	p.terminal = err == nil
 	if err != nil {
 		// No /dev/pts (a very bare container): fall back to a pipe; the
 		// forwarder's output then arrives in blocks.

@@ -45,7 +45,7 @@ type ackServer struct {
 	euis       map[string]bool
 }
 
-func startAckServer(t *testing.T, ack bool) *ackServer {
+func startAckServer(t testing.TB, ack bool) *ackServer {
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"pktfwd/internal/safefile"
 )
 
@@ -47,8 +49,54 @@ type Status struct {
 	LastError    string     `json:"last_error,omitempty"`
 	Version      string     `json:"version"`
 	UpdatedAt    time.Time  `json:"updated_at"`
+	// UpdatedBoottimeSecs is CLOCK_BOOTTIME when the file was written: a
+	// clock shared by every container of the host that no wall-clock step
+	// moves, so a reader elsewhere can tell the file's age (Health).
+	UpdatedBoottimeSecs float64 `json:"updated_boottime_seconds,omitempty"`
+	// StartedAgeSecs is how long the forwarder had run when the file was
+	// written (monotonic clock).
+	StartedAgeSecs *float64 `json:"started_age_seconds,omitempty"`
+	// PIDNamespace names pktfwd's PID namespace: Health checks PID only
+	// from a reader in the same namespace.
+	PIDNamespace string `json:"pid_namespace,omitempty"`
 
 	Radio *RadioStats `json:"radio,omitempty"` // statistics and watchdog (watchdog.go)
+
+	started time.Time // monotonic: when the forwarder started
+}
+
+// stamp sets the write time and the ages computed from the monotonic
+// clock at now (which must carry a monotonic reading).
+func (s *Status) stamp(now time.Time) {
+	s.UpdatedAt = now.UTC()
+	s.UpdatedBoottimeSecs = boottime()
+	s.PIDNamespace = pidNamespace()
+	s.StartedAgeSecs = nil
+	if !s.started.IsZero() && s.PID > 0 {
+		a := now.Sub(s.started).Seconds()
+		s.StartedAgeSecs = &a
+	}
+	if s.Radio != nil && !s.Radio.lastBlock.IsZero() {
+		r := *s.Radio // the status shares Radio with its readers: stamp a copy
+		a := now.Sub(r.lastBlock).Seconds()
+		r.LastBlockAgeSecs = &a
+		s.Radio = &r
+	}
+}
+
+// boottime reads CLOCK_BOOTTIME in seconds (0 if it cannot).
+func boottime() float64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return 0
+	}
+	return float64(ts.Sec) + float64(ts.Nsec)/1e9
+}
+
+// pidNamespace names this process's PID namespace, e.g. "pid:[4026531836]".
+func pidNamespace() string {
+	ns, _ := os.Readlink("/proc/self/ns/pid")
+	return ns
 }
 
 // statusFiles writes diagnostics and status.json atomically, without a
@@ -128,7 +176,7 @@ func overwrite(path string, data []byte) error {
 }
 
 func (f *statusFiles) write(s Status) error {
-	s.UpdatedAt = time.Now().UTC()
+	s.stamp(time.Now())
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return err

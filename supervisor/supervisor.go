@@ -38,6 +38,8 @@ type Options struct {
 	StableAfter time.Duration                                            // 10m of running resets the back-off
 	StopGrace   time.Duration                                            // 5s between SIGTERM and SIGKILL
 	NoReap      bool                                                     // as PID 1, leave orphans unreaped (a test control)
+	NoTerminal  bool                                                     // give the forwarder a pipe, as where /dev/ptmx is missing (a test control)
+	StartLimit  time.Duration                                            // 0: the watchdog's 2 minutes for a concentrator to start
 	FileSettle  time.Duration                                            // 15ms between the two reads of the region file
 	Reporter    Reporter                                                 // nil: errors are only logged
 	OnStatus    func(Status)                                             // called after each status write
@@ -45,6 +47,8 @@ type Options struct {
 }
 
 // Reporter receives the errors that stop progress (Sentry in production).
+// A watchdog verdict's tags hold its rule under RuleTag, so that a reporter
+// can group the reports of one rule whatever figures their text holds.
 type Reporter interface {
 	Report(err error, tags map[string]string, lastLines []string)
 }
@@ -71,13 +75,16 @@ type Supervisor struct {
 	chip      concentrator.Chip
 	eui       string
 	logged    map[string]string // key → last message logged, to log each problem once (loop only)
-	lastStart time.Time         // of the last forwarder
+	lastStart time.Time         // of the last forwarder (monotonic: it spaces the starts)
 	current   *process          // the last forwarder started (loop only)
 
 	serverAt     time.Time // of the last lookup of hm-pktfwd's server (server.go; loop only)
 	serverHM     bool      // it resolved
 	serverLogged bool      // the choice was logged
-	wd           *watchdog // reads the forwarder's statistics and judges it (watchdog.go)
+	wd           *watch    // the forwarder's statistics and the watchdog's evidence (watchdog.go)
+	// relayMode is true when the forwarder sends to pktfwd's GWMP relay,
+	// which then reports its observations through observeRelay.
+	relayMode bool
 }
 
 // New checks cfg and prepares a supervisor; nothing is opened yet.
@@ -105,7 +112,7 @@ func New(cfg Config, opt Options) (*Supervisor, error) {
 		reload: make(chan struct{}, 1),
 		lines:  opt.Lines,
 		logged: map[string]string{}, filesLogged: map[string]string{},
-		wd: newWatchdog(),
+		wd: newWatch(),
 	}
 	s.status = Status{Version: opt.Version, Bus: hw.Where()}
 	if os.Getpid() == 1 && !opt.NoReap {
@@ -420,15 +427,17 @@ func (s *Supervisor) launch(ctx context.Context, region regionUpdate) (*process,
 	}
 	env := forwarderEnv(os.Environ(), s.opt.Env)
 	fwdLog := s.log.WithField("source", "lora_pkt_fwd")
-	s.watchForwarder()
-	proc, err := startProcess(path, s.cfg.RootDir, env, func(line string) { fwdLog.Info(line); s.wd.feed(line) }, s.reaper)
+	out := &output{notify: s.wd.notify}
+	proc, err := startProcess(path, s.cfg.RootDir, env, !s.opt.NoTerminal, func(line string) { fwdLog.Info(line); out.feed(line) }, s.reaper)
 	if err != nil {
-		s.wd.end()
 		return nil, err
 	}
-	now := time.Now().UTC()
-	s.lastStart, s.current = now, proc
-	s.update(func(st *Status) { st.PID, st.StartedAt, st.Forwarder = proc.pid(), &now, path })
+	s.watchForwarder(out, proc.started, proc.terminal)
+	s.lastStart, s.current = proc.started, proc
+	startedAt := proc.started.UTC()
+	s.update(func(st *Status) {
+		st.PID, st.StartedAt, st.started, st.Forwarder = proc.pid(), &startedAt, proc.started, path
+	})
 	s.log.WithFields(logrus.Fields{"pid": proc.pid(), "region": region.Plan.Name}).Infof("started %s", path)
 	return proc, nil
 }
@@ -465,22 +474,42 @@ func (s *Supervisor) supervise(ctx context.Context, proc *process, region region
 	retry.Stop()
 	defer retry.Stop()
 	writeBo := newBackoff(Seconds(s.cfg.LoraPktFwdAfterFailureSleepSeconds), s.opt.MaxBackoff)
+	// alarm is the watchdog's one timer: set for when the rules need to be
+	// asked again though no evidence arrived (a stall is an absence).
+	alarm := time.NewTimer(time.Hour)
+	defer alarm.Stop()
+	check := func() bool {
+		next, restarted := s.watchdogCheck(ctx, proc, time.Now())
+		alarm.Stop()
+		if !next.IsZero() {
+			alarm.Reset(time.Until(next))
+		}
+		return restarted
+	}
+	check()
 	var pending *regionUpdate // a region to switch to, not yet applied
 	reload := false
 	started := false
-	defer s.wd.end()
+	defer s.wd.absorb() // the block a stopping forwarder prints last still counts
 	for {
 		try := false
 		select {
 		case <-ctx.Done():
 			s.stopForwarder(proc, "shutting down")
 			return outcome{kind: stopped}
-		case <-s.wd.notify: // a statistics block or a watchdog verdict
-			if s.watchdogRestart(ctx, proc) {
+		case <-s.wd.notify: // a statistics block, a line the rules use, the relay's report
+			if check() {
+				return outcome{kind: exited}
+			}
+		case <-alarm.C:
+			if check() {
 				return outcome{kind: exited}
 			}
 		case <-proc.done:
 			s.exited(proc, region)
+			if s.wd.j.Verdict == nil {
+				s.wd.esc.Reset() // a run that ended without a verdict
+			}
 			return outcome{kind: exited, ranQuickly: !started}
 		case <-healthy.C:
 			if proc.hasExited() {
@@ -492,6 +521,7 @@ func (s *Supervisor) supervise(ctx context.Context, proc *process, region region
 			s.log.WithFields(logrus.Fields{"pid": proc.pid(), "region": region.Plan.Name, "chip": s.chip.Model}).Info("forwarder is running")
 		case <-stable.C:
 			bo.reset()
+			s.wd.esc.Stable()
 		case <-s.reload:
 			s.log.Info("SIGHUP: re-reading the region and restarting the forwarder")
 			reload, try = true, true
@@ -525,9 +555,11 @@ func (s *Supervisor) supervise(ctx context.Context, proc *process, region region
 			delete(s.logged, "region change")
 			s.stopForwarder(proc, "region change")
 			bo.reset()
+			s.wd.esc.Reset()
 			return outcome{kind: changed, region: *pending}
 		}
 		s.stopForwarder(proc, "reload")
+		s.wd.esc.Reset() // a run that ended without a verdict
 		return outcome{kind: reloaded}
 	}
 }

@@ -15,14 +15,18 @@ import (
 
 	"pktfwd/concentrator"
 	"pktfwd/stats"
+	"pktfwd/watchdog"
 )
 
-// The watchdog's rules; docs/forwarder-stats.md explains each.
+// The watchdog's rules (package watchdog; docs/watchdog.md explains each).
 const (
-	RuleStalled     = "stalled"             // no statistics block for 2.5 stat intervals
-	RuleWedged      = "concentrator_wedged" // SX1302 counter unknown or frozen for 3 blocks
-	RuleUpstream    = "upstream_lost"       // PUSH_DATA sent, none acknowledged for WATCHDOG_NO_ACK_SECONDS
-	RuleRadioSilent = "radio_silent"        // no packet received for WATCHDOG_NO_RX_SECONDS
+	RuleStalled      = watchdog.Stalled
+	RuleWedged       = watchdog.Wedged
+	RuleStartTimeout = watchdog.StartTimeout
+	RuleUpstream     = watchdog.UpstreamLost // reported, never a restart
+	RuleDownlink     = watchdog.DownlinkLost // reported, never a restart
+	RuleRadioSilent  = watchdog.RadioSilent
+	RuleNoPullData   = watchdog.NoPullData
 )
 
 // Verdicts that are not a rule.
@@ -34,243 +38,166 @@ const (
 
 const (
 	stallFactor       = 2.5 // stat intervals without a block that make a stall
-	wedgedBlocks      = 3   // blocks with an unknown or frozen counter that make a wedge
 	defaultStatPeriod = 30 * time.Second
+	defaultKeepalive  = 5 * time.Second // the forwarders' default keepalive_interval
+	maxPending        = 256             // observations queued for the loop before the oldest are dropped
 )
+
+// RuleTag is the tag that names the watchdog rule in a report, so that a
+// Reporter can group reports by rule rather than by message text.
+const RuleTag = "watchdog"
 
 // Verdict is the watchdog's judgement that a running forwarder is of no
 // use: the rule it broke, the evidence, when it was decided and when the
-// evidence began (the last good block, or the start).
-type Verdict struct {
-	Rule   string    `json:"rule"`
-	Reason string    `json:"reason"`
-	At     time.Time `json:"at"`
-	Since  time.Time `json:"since"`
+// evidence began.
+type Verdict = watchdog.Verdict
+
+// observation is one thing the forwarder printed that the rules use.
+type observation struct {
+	at    time.Time
+	line  watchdog.Line
+	block *stats.Block
 }
 
-// watchRules configure the watchdog for one forwarder run.
-type watchRules struct {
-	enabled      bool
-	statInterval time.Duration // gateway_conf.stat_interval of the config in force
-	counter      bool          // apply the counter rule (SX1302/SX1303)
-	noAck, noRx  time.Duration // 0: rule off
+// output turns one forwarder run's output into observations: the output
+// reader feeds it line by line, the loop takes what has arrived. The
+// reader never waits for the loop (a loop busy stopping a forwarder must
+// not block the reader it is waiting for).
+type output struct {
+	notify chan struct{}
+
+	mu      sync.Mutex
+	parser  stats.Parser
+	pending []observation
+	dropped int
 }
 
-// watchdog reads the forwarder's output, keeps its radio statistics and
-// judges each run by the rules. It is fed from the output reader (feed),
-// armed by the loop (begin, end) and wakes itself for the stall rule; it
-// signals notify on each block and on a verdict. Safe for concurrent use.
-type watchdog struct {
-	notify chan struct{} // a block arrived or a verdict is pending
+// feed takes one line the forwarder printed; the output reader calls it.
+func (o *output) feed(line string) {
+	now := time.Now()
+	k := watchdog.Classify(line)
+	o.mu.Lock()
+	b, ok := o.parser.Line(line)
+	if ok || k != watchdog.OtherLine {
+		obs := observation{at: now, line: k}
+		if ok {
+			obs.block = &b
+		}
+		if len(o.pending) == maxPending {
+			o.pending, o.dropped = o.pending[1:], o.dropped+1
+		}
+		o.pending = append(o.pending, obs)
+	}
+	o.mu.Unlock()
+	if ok || k != watchdog.OtherLine {
+		poke(o.notify)
+	}
+}
 
-	mu       sync.Mutex
-	rules    watchRules
-	active   bool // between begin and end
-	parser   stats.Parser
-	stall    *time.Timer
-	started  time.Time
+// take returns what arrived since the last call.
+func (o *output) take() []observation {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	p := o.pending
+	o.pending = nil
+	return p
+}
+
+// relayBox carries the relay's observations to the loop: the relay calls
+// put whenever they change, the loop reads the latest.
+type relayBox struct {
+	notify chan struct{}
+	mu     sync.Mutex
+	latest watchdog.Relay
+	fresh  bool
+}
+
+func (r *relayBox) put(e watchdog.Relay) {
+	r.mu.Lock()
+	r.latest, r.fresh = e, true
+	r.mu.Unlock()
+	poke(r.notify)
+}
+
+func (r *relayBox) get() (watchdog.Relay, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f := r.fresh
+	r.fresh = false
+	return r.latest, f
+}
+
+// watch is the loop's side of the watchdog: the evidence of the current
+// run, the statistics for status.json, and what was done about verdicts.
+// Only the loop uses it, except notify and relay.
+type watch struct {
+	notify  chan struct{} // an observation or relay report arrived
+	relay   relayBox
+	enabled bool
+
+	run      *watchdog.Run
+	out      *output
 	total    stats.Totals
 	latest   *stats.Block
-	latestAt time.Time // when latest arrived
+	latestAt time.Time // monotonic: when latest arrived
+	j        watchdog.Judgement
 
-	stuck      int // consecutive blocks with an unknown or unchanged counter
-	stuckSince time.Time
-	prevCount  *uint32 // the last known counter value
-	lastAck    time.Time
-	unacked    uint64 // PUSH_DATA sent since lastAck
-	lastRx     time.Time
-
-	verdict  *Verdict // of this run; taken once
-	taken    bool
+	esc      watchdog.Escalation
 	last     *Verdict // the latest verdict acted upon
-	repeats  int      // how many verdicts in a row had last's rule
 	fired    int      // restarts the watchdog caused
+	noticed  string   // the notice logged in this run
+	paused   bool     // the rules are held after a pause of pktfwd
+	upstream *Verdict // the upstream problem reported in this episode
 	reported map[string]time.Time
 }
 
-func newWatchdog() *watchdog {
-	return &watchdog{notify: make(chan struct{}, 1), reported: map[string]time.Time{}}
+func newWatch() *watch {
+	w := &watch{notify: make(chan struct{}, 1), reported: map[string]time.Time{}}
+	w.relay.notify = w.notify
+	return w
 }
 
-// begin starts judging a new forwarder run; totals carry over.
-func (w *watchdog) begin(r watchRules, now time.Time) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.stopTimer()
-	w.rules, w.active, w.started = r, true, now
-	w.parser, w.latest, w.latestAt = stats.Parser{}, nil, time.Time{}
-	w.stuck, w.prevCount, w.lastAck, w.unacked, w.lastRx = 0, nil, now, 0, now
-	w.verdict, w.taken = nil, false
-	w.armStall(now)
+// observeRelay takes the GWMP relay's observations; the relay calls it
+// from its own goroutine whenever they change (docs/watchdog.md, "Relay").
+func (s *Supervisor) observeRelay(e watchdog.Relay) { s.wd.relay.put(e) }
+
+// begin starts the evidence of a forwarder run started at start, whose
+// output reader feeds out.
+func (w *watch) begin(cfg watchdog.Config, enabled bool, start time.Time, out *output) {
+	w.enabled = enabled
+	w.run = watchdog.NewRun(cfg, start)
+	w.out = out
+	w.latest, w.latestAt, w.noticed, w.upstream = nil, time.Time{}, "", nil
+	w.j = watchdog.Judgement{Upstream: watchdog.StateWaiting}
 }
 
-// end stops judging the run (the forwarder is stopping or gone).
-func (w *watchdog) end() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.active = false
-	w.stopTimer()
-}
-
-func (w *watchdog) stopTimer() {
-	if w.stall != nil {
-		w.stall.Stop()
-		w.stall = nil
-	}
-}
-
-// armStall sets the stall deadline at 2.5 stat intervals after from.
-func (w *watchdog) armStall(from time.Time) {
-	if !w.rules.enabled || w.rules.statInterval <= 0 {
+// absorb moves what arrived into the evidence and the totals.
+func (w *watch) absorb() {
+	if w.out == nil {
 		return
 	}
-	d := time.Until(from.Add(w.stallAfter()))
-	if w.stall == nil {
-		w.stall = time.AfterFunc(d, func() { w.check(time.Now()) })
-	} else {
-		w.stall.Reset(d)
-	}
-}
-
-func (w *watchdog) stallAfter() time.Duration {
-	return time.Duration(stallFactor * float64(w.rules.statInterval))
-}
-
-// feed takes one line of the forwarder's output.
-func (w *watchdog) feed(line string) { w.observe(line, time.Now()) }
-
-// observe takes one line that arrived at now.
-func (w *watchdog) observe(line string, now time.Time) {
-	w.mu.Lock()
-	b, ok := w.parser.Line(line)
-	if ok {
-		w.block(b, now)
-	}
-	w.mu.Unlock()
-	if ok {
-		poke(w.notify)
-	}
-}
-
-// check applies the stall rule at now; the stall timer calls it.
-func (w *watchdog) check(now time.Time) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.active || !w.rules.enabled || w.verdict != nil || w.rules.statInterval <= 0 {
-		return
-	}
-	since := w.started
-	what := "since the forwarder started"
-	if w.latest != nil {
-		since, what = w.latestAt, "since the last one"
-	}
-	if now.Sub(since) < w.stallAfter() {
-		return
-	}
-	w.decide(Verdict{Rule: RuleStalled, At: now, Since: since,
-		Reason: fmt.Sprintf("no statistics block for %s %s (stat_interval %s): the forwarder is alive but its radio thread is stuck",
-			now.Sub(since).Round(time.Millisecond), what, w.rules.statInterval)})
-}
-
-// block counts a complete block in and applies the block rules.
-func (w *watchdog) block(b stats.Block, now time.Time) {
-	w.total.Add(b)
-	prevAt := w.latestAt
-	if prevAt.IsZero() {
-		prevAt = w.started
-	}
-	w.latest, w.latestAt = &b, now
-	if !w.active {
-		return // the last block of a forwarder that is stopping
-	}
-	w.armStall(now)
-	if !w.rules.enabled || w.verdict != nil {
-		return
-	}
-	if v, ok := w.counterRule(b, now, prevAt); ok {
-		w.decide(v)
-		return
-	}
-	if b.Has&stats.FieldPushSent != 0 && b.Has&stats.FieldPushAck != 0 && b.PushSent > 0 {
-		if b.PushAck > 0 {
-			w.lastAck, w.unacked = now, 0
-		} else if w.unacked += uint64(b.PushSent); w.rules.noAck > 0 && now.Sub(w.lastAck) >= w.rules.noAck {
-			w.decide(Verdict{Rule: RuleUpstream, At: now, Since: w.lastAck,
-				Reason: fmt.Sprintf("%d PUSH_DATA sent and none acknowledged for %s: the server address %s",
-					w.unacked, now.Sub(w.lastAck).Round(time.Second), "may have been resolved before the gateway was up; restarting re-resolves it")})
-			return
+	for _, o := range w.out.take() {
+		if o.block != nil {
+			w.total.Add(*o.block)
+			w.latest, w.latestAt = o.block, o.at
+			w.run.Block(*o.block, o.at)
 		}
+		w.run.Output(o.line, o.at)
 	}
-	if b.Has&stats.FieldReceived != 0 {
-		if b.Received > 0 {
-			w.lastRx = now
-		} else if w.rules.noRx > 0 && now.Sub(w.lastRx) >= w.rules.noRx {
-			w.decide(Verdict{Rule: RuleRadioSilent, At: now, Since: w.lastRx,
-				Reason: fmt.Sprintf("no RF packet received for %s (WATCHDOG_NO_RX_SECONDS)", now.Sub(w.lastRx).Round(time.Second))})
-		}
+	if e, ok := w.relay.get(); ok {
+		w.run.SetRelay(e)
 	}
 }
 
-// counterRule: an SX1302's counter that reads unknown, or does not move
-// between consecutive blocks, in 3 blocks in a row means a wedged chip.
-// prevAt is when the block before b arrived.
-func (w *watchdog) counterRule(b stats.Block, now, prevAt time.Time) (Verdict, bool) {
-	if !w.rules.counter || b.Family != stats.FamilySX1302 || b.Has&stats.FieldCounter == 0 {
-		return Verdict{}, false
-	}
-	prev := w.prevCount // the last value read, across unknown readings
-	if b.CounterKnown {
-		c := b.Counter
-		w.prevCount = &c
-	}
-	if b.CounterKnown && (prev == nil || *prev != b.Counter) {
-		w.stuck = 0
-		return Verdict{}, false
-	}
-	if w.stuck == 0 {
-		w.stuckSince = prevAt // the last block with a moving counter
-	}
-	w.stuck++
-	if w.stuck < wedgedBlocks {
-		return Verdict{}, false
-	}
-	what := "read unknown"
-	if b.CounterKnown {
-		what = fmt.Sprintf("stuck at %d", b.Counter)
-	}
-	return Verdict{Rule: RuleWedged, At: now, Since: w.stuckSince,
-		Reason: fmt.Sprintf("the SX1302 counter %s in %d blocks in a row: the concentrator is wedged", what, w.stuck)}, true
-}
-
-func (w *watchdog) decide(v Verdict) {
-	w.verdict = &v
-	poke(w.notify) // never blocks
-}
-
-// take returns this run's verdict once, and how many verdicts in a row
-// (this one included) had the same rule.
-func (w *watchdog) take() (Verdict, int, bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.active || w.verdict == nil || w.taken {
-		return Verdict{}, 0, false
-	}
-	w.taken = true
-	v := *w.verdict
-	if w.last != nil && w.last.Rule == v.Rule {
-		w.repeats++
-	} else {
-		w.repeats = 1
-	}
-	w.last = &v
-	w.fired++
-	return v, w.repeats, true
+// judge absorbs the evidence and applies the rules at now.
+func (w *watch) judge(now time.Time) watchdog.Judgement {
+	w.absorb()
+	w.j = w.run.Judge(now)
+	return w.j
 }
 
 // shouldReport rate-limits reports: one per rule per interval.
-func (w *watchdog) shouldReport(rule string, now time.Time, every time.Duration) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func (w *watch) shouldReport(rule string, now time.Time, every time.Duration) bool {
 	if t, ok := w.reported[rule]; ok && now.Sub(t) < every {
 		return false
 	}
@@ -281,15 +208,22 @@ func (w *watchdog) shouldReport(rule string, now time.Time, every time.Duration)
 // RadioStats is the radio part of status.json: the forwarder's latest
 // statistics block, totals since pktfwd started, and the watchdog.
 type RadioStats struct {
-	Family           string         `json:"family,omitempty"` // sx1302 or sx1301, from the blocks
-	StatIntervalSecs float64        `json:"stat_interval_seconds"`
-	LastBlockAt      *time.Time     `json:"last_block_at,omitempty"`
+	Family           string     `json:"family,omitempty"` // sx1302 or sx1301, from the blocks
+	StatIntervalSecs float64    `json:"stat_interval_seconds"`
+	LastBlockAt      *time.Time `json:"last_block_at,omitempty"`
+	// LastBlockAgeSecs is how long before updated_at the latest block
+	// arrived, measured on the monotonic clock when status.json was
+	// written; health uses it rather than a difference of wall clocks.
+	LastBlockAgeSecs *float64       `json:"last_block_age_seconds,omitempty"`
 	Interval         *IntervalStats `json:"interval,omitempty"` // the latest block
 	Total            TotalStats     `json:"total"`
 	SX1302Counter    *uint32        `json:"sx1302_counter,omitempty"`
 	CounterUnknown   bool           `json:"sx1302_counter_unknown,omitempty"`
 	TemperatureC     *float64       `json:"temperature_c,omitempty"`
+	Upstream         UpstreamStatus `json:"upstream"`
 	Watchdog         WatchdogStatus `json:"watchdog"`
+
+	lastBlock time.Time // monotonic: when the latest block arrived
 }
 
 // IntervalStats are the figures of one block (one stat_interval).
@@ -312,29 +246,51 @@ type TotalStats struct {
 	PullAckPct float64 `json:"pull_data_ack_percent"`
 }
 
+// UpstreamStatus is the state of the server the forwarder sends to (in
+// relay mode, the relay's primary upstream): ok, waiting, lost or
+// downlink_lost. A lost upstream is reported, never a reason to restart.
+type UpstreamStatus struct {
+	State  string     `json:"state"`
+	Reason string     `json:"reason,omitempty"`
+	Since  *time.Time `json:"since,omitempty"`
+}
+
 // WatchdogStatus is the watchdog's current verdict: ok, waiting (no block
 // yet), off, or the rule the running forwarder broke.
 type WatchdogStatus struct {
-	Verdict  string     `json:"verdict"`
-	Reason   string     `json:"reason,omitempty"`
-	At       *time.Time `json:"at,omitempty"`
-	Since    *time.Time `json:"since,omitempty"`        // when the evidence began
-	Restarts int        `json:"restarts"`               // forwarder restarts it caused
-	Last     *Verdict   `json:"last_verdict,omitempty"` // the latest one acted upon
+	Verdict string     `json:"verdict"`
+	Reason  string     `json:"reason,omitempty"`
+	At      *time.Time `json:"at,omitempty"`
+	Since   *time.Time `json:"since,omitempty"` // when the evidence began
+	// StallRuleOff says why the rules that time the output (stalled,
+	// start_timeout) and health's block-age check are off, if they are.
+	StallRuleOff string   `json:"stall_rule_off,omitempty"`
+	Restarts     int      `json:"restarts"`               // forwarder restarts it caused
+	Last         *Verdict `json:"last_verdict,omitempty"` // the latest one acted upon
 }
 
+// noTerminal is why the timing rules are off without a terminal.
+const noTerminal = "the forwarder's output comes through a pipe (no pseudo-terminal), so its blocks arrive in 4 KiB bursts minutes apart"
+
 // snapshot returns the radio statistics as status.json shows them.
-func (w *watchdog) snapshot() *RadioStats {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+func (w *watch) snapshot() *RadioStats {
+	cfg := w.run.Config()
 	r := &RadioStats{
-		StatIntervalSecs: w.rules.statInterval.Seconds(),
+		StatIntervalSecs: cfg.StatInterval.Seconds(),
 		Total:            TotalStats{Totals: w.total, PushAckPct: w.total.PushAckPercent(), PullAckPct: w.total.PullAckPercent()},
+		Upstream:         UpstreamStatus{State: string(w.j.Upstream)},
 		Watchdog:         WatchdogStatus{Verdict: verdictWaiting, Restarts: w.fired, Last: w.last},
+	}
+	if !cfg.Terminal {
+		r.Watchdog.StallRuleOff = noTerminal
+	}
+	if p := w.j.Report; p != nil {
+		since := p.Since.UTC()
+		r.Upstream.Reason, r.Upstream.Since = p.Reason, &since
 	}
 	if b := w.latest; b != nil {
 		at := w.latestAt.UTC()
-		r.LastBlockAt, r.Watchdog.Verdict = &at, verdictOK
+		r.LastBlockAt, r.lastBlock, r.Watchdog.Verdict = &at, w.latestAt, verdictOK
 		if b.Family != stats.FamilyUnknown {
 			r.Family = b.Family.String()
 		}
@@ -356,21 +312,22 @@ func (w *watchdog) snapshot() *RadioStats {
 			r.TemperatureC = &t
 		}
 	}
-	switch {
-	case !w.rules.enabled:
+	switch v := w.j.Verdict; {
+	case !w.enabled:
 		r.Watchdog.Verdict = verdictOff
-	case w.verdict != nil:
-		at, since := w.verdict.At.UTC(), w.verdict.Since.UTC()
-		r.Watchdog.Verdict, r.Watchdog.Reason, r.Watchdog.At, r.Watchdog.Since = w.verdict.Rule, w.verdict.Reason, &at, &since
+	case v != nil:
+		at, since := v.At.UTC(), v.Since.UTC()
+		r.Watchdog.Verdict, r.Watchdog.Reason, r.Watchdog.At, r.Watchdog.Since = v.Rule, v.Reason, &at, &since
 	}
 	return r
 }
 
-// statInterval reads gateway_conf.stat_interval from the config the
-// forwarder is about to read in dir: global_conf.json, and for SX1301
-// local_conf.json on top. Without the key it is 30 s, as in the forwarder.
-func statInterval(dir string, sx1301 bool) (time.Duration, error) {
-	d := defaultStatPeriod
+// gatewayConf reads gateway_conf.stat_interval and keepalive_interval
+// from the config the forwarder is about to read in dir: global_conf.json,
+// and for SX1301 local_conf.json on top. Missing keys keep the forwarder's
+// defaults, 30 s and 5 s.
+func gatewayConf(dir string, sx1301 bool) (stat, keepalive time.Duration, err error) {
+	stat, keepalive = defaultStatPeriod, defaultKeepalive
 	names := []string{"global_conf.json"}
 	if sx1301 {
 		names = append(names, "local_conf.json")
@@ -381,79 +338,133 @@ func statInterval(dir string, sx1301 bool) (time.Duration, error) {
 			continue
 		}
 		if err != nil {
-			return d, fmt.Errorf("read the stat interval: %w", err)
+			return stat, keepalive, fmt.Errorf("read the stat interval: %w", err)
 		}
 		var conf struct {
 			Gateway *struct {
 				StatInterval *float64 `json:"stat_interval"`
+				Keepalive    *float64 `json:"keepalive_interval"`
 			} `json:"gateway_conf"`
 		}
 		if err := json.Unmarshal(b, &conf); err != nil {
-			return d, fmt.Errorf("read the stat interval from %s: %w", filepath.Join(dir, n), err)
+			return stat, keepalive, fmt.Errorf("read the stat interval from %s: %w", filepath.Join(dir, n), err)
 		}
-		if conf.Gateway != nil && conf.Gateway.StatInterval != nil && *conf.Gateway.StatInterval > 0 {
-			d = Seconds(*conf.Gateway.StatInterval)
+		if g := conf.Gateway; g != nil {
+			if g.StatInterval != nil && *g.StatInterval > 0 {
+				stat = Seconds(*g.StatInterval)
+			}
+			if g.Keepalive != nil && *g.Keepalive > 0 {
+				keepalive = Seconds(*g.Keepalive)
+			}
 		}
 	}
-	return d, nil
+	return stat, keepalive, nil
 }
 
 // reportEvery rate-limits the watchdog's reports, per rule.
 const reportEvery = time.Hour
 
-// watchForwarder arms the watchdog for the forwarder about to start, with
-// the stat interval of the config just written.
-func (s *Supervisor) watchForwarder() {
+// watchForwarder starts the evidence of the forwarder started at start,
+// whose output reader feeds out, with the intervals of the config just
+// written.
+func (s *Supervisor) watchForwarder(out *output, start time.Time, terminal bool) {
 	coreCell := s.chip.Model.CoreCell()
-	si, err := statInterval(s.cfg.RootDir, !coreCell)
+	si, ka, err := gatewayConf(s.cfg.RootDir, !coreCell)
 	if err != nil {
 		s.once("stat_interval", fmt.Sprintf("watchdog: %v; assuming %s", err, si))
 	}
-	s.wd.begin(watchRules{
-		enabled: s.cfg.Watchdog, statInterval: si, counter: coreCell,
-		noAck: Seconds(s.cfg.WatchdogNoAckSeconds), noRx: Seconds(s.cfg.WatchdogNoRxSeconds),
-	}, time.Now())
+	s.wd.begin(watchdog.Config{
+		StatInterval: si, Keepalive: ka, Counter: coreCell, Terminal: terminal, Relay: s.relayMode, StartLimit: s.opt.StartLimit,
+		NoAck: Seconds(s.cfg.WatchdogNoAckSeconds), NoRx: Seconds(s.cfg.WatchdogNoRxSeconds),
+	}, s.cfg.Watchdog, start, out)
 	s.update(func(st *Status) { st.Radio = s.wd.snapshot() })
 }
 
-// watchdogRestart runs when the watchdog signals: it writes the new
-// statistics into the status, or, on a verdict, logs it once with the
-// evidence, writes diagnostics false, reports it (rate-limited), stops the
-// forwarder and power-cycles the concentrator when the same verdict came
-// again. It returns true when the forwarder was stopped; the loop then
-// restarts it with the normal back-off, and launch resets the chip.
-func (s *Supervisor) watchdogRestart(ctx context.Context, proc *process) bool {
-	v, repeats, ok := s.wd.take()
-	if !ok {
+// watchdogCheck judges the running forwarder at now: it writes the new
+// statistics into the status, logs a notice or an upstream problem once,
+// and on a verdict stops the forwarder (watchdogRestart). It returns the
+// time of the next check (zero: none due), and true when the forwarder
+// was stopped.
+func (s *Supervisor) watchdogCheck(ctx context.Context, proc *process, now time.Time) (time.Time, bool) {
+	j := s.wd.judge(now)
+	if !s.wd.enabled {
 		s.update(func(st *Status) { st.Radio = s.wd.snapshot() })
-		return false
+		return time.Time{}, false
+	}
+	if j.Notice != "" && s.wd.noticed == "" { // once per run: its figures change with every block
+		s.wd.noticed = j.Notice
+		s.log.WithField("rule", RuleUpstream).Warnf("watchdog: %s", j.Notice)
+	}
+	s.upstreamReport(j.Report)
+	if j.Paused && !s.wd.paused {
+		s.log.Infof("watchdog: pktfwd itself was paused (a check came late); judging again in one stat interval, after the output that waited is read")
+	}
+	s.wd.paused = j.Paused
+	if j.Verdict == nil {
+		s.update(func(st *Status) { st.Radio = s.wd.snapshot() })
+		return j.Next, false
+	}
+	return time.Time{}, s.watchdogRestart(ctx, proc, *j.Verdict)
+}
+
+// upstreamReport logs and reports an unreachable upstream once per
+// episode, and its recovery; it never stops the forwarder.
+func (s *Supervisor) upstreamReport(p *Verdict) {
+	switch {
+	case p == nil && s.wd.upstream != nil:
+		s.log.WithField("rule", s.wd.upstream.Rule).Infof("watchdog: the upstream answers again (%s is over)", s.wd.upstream.Rule)
+		s.wd.upstream = nil
+	case p != nil && (s.wd.upstream == nil || s.wd.upstream.Rule != p.Rule):
+		s.wd.upstream = p
+		s.log.WithFields(logrus.Fields{"rule": p.Rule, "since": p.Since.UTC().Format(time.RFC3339Nano)}).
+			Errorf("watchdog: %s: %s; the forwarder is left running (a restart cannot mend a network)", p.Rule, p.Reason)
+		if s.opt.Reporter != nil && s.wd.shouldReport(p.Rule, p.At, reportEvery) {
+			tags := s.tags()
+			tags[RuleTag] = p.Rule
+			s.opt.Reporter.Report(fmt.Errorf("watchdog: %s: %s", p.Rule, p.Reason), tags, nil)
+		}
+	}
+}
+
+// watchdogRestart acts on a verdict: it logs it once with the evidence,
+// writes diagnostics false, reports it (rate-limited), stops the forwarder
+// and power-cycles the concentrator when Escalation says so. It returns
+// true when the forwarder was stopped; the loop then restarts it with the
+// normal back-off, and launch resets the chip. A forwarder that exited by
+// itself at the same moment is left to the exit's handling (false).
+func (s *Supervisor) watchdogRestart(ctx context.Context, proc *process, v Verdict) bool {
+	if proc.hasExited() {
+		return false // the exit is the truth: its log, cause and report come next
 	}
 	lines := proc.lastLines()
-	s.log.WithFields(logrus.Fields{"rule": v.Rule, "pid": proc.pid(), "chip": s.chip.Model, "since": v.Since.UTC().Format(time.RFC3339Nano), "in_a_row": repeats}).
+	s.wd.last = &v
+	s.wd.fired++
+	cycle := s.wd.esc.Verdict(v.Rule)
+	s.log.WithFields(logrus.Fields{"rule": v.Rule, "pid": proc.pid(), "chip": s.chip.Model, "since": v.Since.UTC().Format(time.RFC3339Nano), "power_cycle": cycle}).
 		Errorf("watchdog: %s: %s; restarting the forwarder", v.Rule, v.Reason)
 	s.setDiagnostics(false)
 	s.update(func(st *Status) { st.Radio, st.LastError = s.wd.snapshot(), "watchdog: "+v.Rule+": "+v.Reason })
 	if s.opt.Reporter != nil && s.wd.shouldReport(v.Rule, v.At, reportEvery) {
 		tags := s.tags()
-		tags["watchdog"] = v.Rule
+		tags[RuleTag] = v.Rule
 		s.opt.Reporter.Report(fmt.Errorf("watchdog: %s: %s", v.Rule, v.Reason), tags, lines)
 	}
 	s.stopForwarder(proc, "watchdog: "+v.Rule)
-	if repeats > 1 {
-		s.powerCycle(ctx, v.Rule, repeats)
+	if cycle {
+		s.powerCycle(ctx, v.Rule)
 	}
 	s.update(func(st *Status) { st.State, st.Restarts, st.Radio = StateBackoff, st.Restarts+1, s.wd.snapshot() })
 	return true
 }
 
-// powerCycle escalates a verdict that a reset did not cure.
-func (s *Supervisor) powerCycle(ctx context.Context, rule string, repeats int) {
+// powerCycle escalates a concentrator verdict that a reset did not cure.
+func (s *Supervisor) powerCycle(ctx context.Context, rule string) {
 	switch err := s.lines.PowerCycle(ctx); {
 	case errors.Is(err, concentrator.ErrNoPowerLine):
-		s.log.Warnf("watchdog: %s %d times in a row; this board has no POWER_EN_GPIO to power-cycle the concentrator, so it is only reset", rule, repeats)
+		s.log.Warnf("watchdog: %s a second time since the forwarder last ran stably; this board has no POWER_EN_GPIO to power-cycle the concentrator, so it is only reset", rule)
 	case err != nil:
 		s.log.Warnf("watchdog: could not power-cycle the concentrator: %v", err)
 	default:
-		s.log.Warnf("watchdog: %s %d times in a row: power-cycled the concentrator through POWER_EN_GPIO", rule, repeats)
+		s.log.Warnf("watchdog: %s a second time since the forwarder last ran stably: power-cycled the concentrator through POWER_EN_GPIO", rule)
 	}
 }

@@ -23,7 +23,6 @@ func BenchmarkWatchdogDecision(b *testing.B) {
 		{"stalled", "stall:1.5s", supervisor.RuleStalled, 2500 * time.Millisecond, 0, 0},
 		{"wedged-frozen", "freeze-counter:1.5s", supervisor.RuleWedged, 3 * time.Second, 0, 0},
 		{"wedged-unknown", "counter-unknown:1.5s", supervisor.RuleWedged, 3 * time.Second, 0, 0},
-		{"upstream-lost", "noack", supervisor.RuleUpstream, 3 * time.Second, 3, 0},
 		{"radio-silent", "silent", supervisor.RuleRadioSilent, 3 * time.Second, 0, 3},
 	} {
 		b.Run(tc.name, func(b *testing.B) {

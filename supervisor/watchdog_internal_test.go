@@ -1,196 +1,61 @@
 package supervisor
 
 import (
-	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"pktfwd/internal/fakefwd"
+	logtest "github.com/sirupsen/logrus/hooks/test"
+
+	"pktfwd/watchdog"
 )
 
-// run feeds a watchdog blocks at chosen times, as a forwarder would print
-// them.
-type run struct {
-	t  *testing.T
-	w  *watchdog
-	at time.Time
-}
-
-func newRun(t *testing.T, r watchRules) *run {
-	w := newWatchdog()
-	// Times run ahead of the real clock, so the stall timer (real) never
-	// fires during a test; check applies the stall rule instead.
-	at := time.Now().Truncate(time.Second).Add(time.Second)
-	r.enabled = true
-	w.begin(r, at)
-	t.Cleanup(w.end)
-	return &run{t: t, w: w, at: at}
-}
-
-// healthy is a block of a working SX1302 forwarder.
-func healthy(counter uint32) fakefwd.StatBlock {
-	return fakefwd.StatBlock{SX1302: true, Received: 3, CRCOK: 100, Forwarded: 3, PushSent: 4, PushAck: 100, Counter: counter, TempC: 40}
-}
-
-// next prints b after d and reports the verdict it caused, if any.
-func (r *run) next(d time.Duration, b fakefwd.StatBlock) *Verdict {
-	r.t.Helper()
-	r.at = r.at.Add(d)
-	b.Time = r.at
-	var buf bytes.Buffer
-	fakefwd.WriteStatBlock(&buf, b)
-	for _, l := range strings.Split(buf.String(), "\n") {
-		r.w.observe(l, r.at)
+// A real SX1302 forwarder's output, fed line by line, becomes the
+// observations the rules use: its "concentrator started" line, its
+// PULL_ACK and PUSH_ACK lines and its five blocks, in order.
+func TestOutput_feed(t *testing.T) {
+	data, err := os.ReadFile("../stats/testdata/sx1302-lora-net-2.1.0-simhal.txt")
+	if err != nil {
+		t.Fatal(err)
 	}
-	r.w.mu.Lock()
-	defer r.w.mu.Unlock()
-	return r.w.verdict
-}
-
-func TestWatchdog_stall(t *testing.T) {
-	r := newRun(t, watchRules{statInterval: 30 * time.Second})
-	r.w.check(r.at.Add(74 * time.Second))
-	if r.w.verdict != nil {
-		t.Fatalf("verdict %+v before 2.5 intervals without a first block", r.w.verdict)
+	w := newWatch()
+	out := &output{notify: w.notify}
+	for _, l := range strings.Split(string(data), "\n") {
+		out.feed(l)
 	}
-	r.next(30*time.Second, healthy(1))
-	last := r.at
-	r.w.check(last.Add(74999 * time.Millisecond))
-	if r.w.verdict != nil {
-		t.Fatalf("verdict %+v 74.999 s after the last block", r.w.verdict)
-	}
-	r.w.check(last.Add(75 * time.Second))
-	v := r.w.verdict
-	if v == nil || v.Rule != RuleStalled || !v.Since.Equal(last) || !strings.Contains(v.Reason, "1m15s since the last one") {
-		t.Fatalf("got %+v, want stalled since %s", v, last)
-	}
-	got, repeats, ok := r.w.take()
-	if !ok || got.Rule != RuleStalled || repeats != 1 {
-		t.Fatalf("take() = %+v, %d, %v", got, repeats, ok)
-	}
-	if _, _, ok := r.w.take(); ok {
-		t.Error("a verdict was taken twice")
-	}
-}
-
-func TestWatchdog_counterRule(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		stuck func(i int) fakefwd.StatBlock
-	}{
-		{"frozen", func(int) fakefwd.StatBlock { return healthy(5_000_000) }},
-		{"unknown", func(int) fakefwd.StatBlock { b := healthy(0); b.CounterUnknown = true; return b }},
-		{"unknown then frozen", func(i int) fakefwd.StatBlock {
-			b := healthy(5_000_000)
-			b.CounterUnknown = i == 0
-			return b
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := newRun(t, watchRules{statInterval: time.Second, counter: true})
-			r.next(time.Second, healthy(1_000_000))
-			r.next(time.Second, healthy(5_000_000))
-			good := r.at
-			for i := 0; i < 2; i++ {
-				if v := r.next(time.Second, tc.stuck(i)); v != nil {
-					t.Fatalf("verdict after %d stuck blocks: %+v", i+1, v)
-				}
-			}
-			v := r.next(time.Second, tc.stuck(2))
-			if v == nil || v.Rule != RuleWedged || !v.Since.Equal(good) {
-				t.Fatalf("after 3 stuck blocks got %+v, want wedged since %s", v, good)
-			}
-		})
-	}
-	t.Run("a moving counter starts over", func(t *testing.T) {
-		r := newRun(t, watchRules{statInterval: time.Second, counter: true})
-		for i, c := range []uint32{7, 7, 7, 8, 8, 8} {
-			if v := r.next(time.Second, healthy(c)); v != nil {
-				t.Fatalf("block %d: verdict %+v", i, v)
-			}
+	w.begin(watchdog.Config{StatInterval: time.Second, Counter: true, Terminal: true}, true, time.Now().Add(-time.Second), out)
+	obs := out.pending
+	blocks, kinds := 0, map[watchdog.Line]int{}
+	for _, o := range obs {
+		if o.block != nil {
+			blocks++
 		}
-		if v := r.next(time.Second, healthy(8)); v == nil {
-			t.Fatal("no verdict after 3 unchanged blocks")
-		}
-	})
-	t.Run("SX1301 is not judged by its latched PPS time", func(t *testing.T) {
-		r := newRun(t, watchRules{statInterval: time.Second, counter: false})
-		for i := 0; i < 6; i++ {
-			b := healthy(772)
-			b.SX1302 = false
-			if v := r.next(time.Second, b); v != nil {
-				t.Fatalf("verdict %+v", v)
-			}
-		}
-	})
-}
-
-func TestWatchdog_noAck(t *testing.T) {
-	r := newRun(t, watchRules{statInterval: 30 * time.Second, noAck: 300 * time.Second})
-	noack := healthy(1)
-	noack.PushAck = 0
-	for i := 0; i < 9; i++ { // 270 s
-		if v := r.next(30*time.Second, noack); v != nil {
-			t.Fatalf("verdict after %d s: %+v", (i+1)*30, v)
-		}
+		kinds[o.line]++
 	}
-	r.next(30*time.Second, healthy(1)) // one acknowledgement at 300 s
-	acked := r.at
-	idle := healthy(1)
-	idle.PushSent, idle.PushAck = 0, 0 // nothing sent: no evidence either way
-	for i := 0; i < 9; i++ {
-		b := noack
-		if i%2 == 1 {
-			b = idle
-		}
-		if v := r.next(30*time.Second, b); v != nil {
-			t.Fatalf("verdict %s after the last ack: %+v", r.at.Sub(acked), v)
-		}
+	if blocks != 5 || kinds[watchdog.Started] != 1 || kinds[watchdog.PushAck] == 0 {
+		t.Errorf("%d blocks, lines %v; want 5 blocks, one start line and PUSH_ACK lines", blocks, kinds)
 	}
-	v := r.next(30*time.Second, noack)
-	if v == nil || v.Rule != RuleUpstream || !v.Since.Equal(acked) || !strings.Contains(v.Reason, "24 PUSH_DATA sent and none acknowledged for 5m0s") {
-		t.Fatalf("got %+v, want upstream lost since %s", v, acked)
+	w.absorb()
+	if w.total.Blocks != 5 || w.run.StartedAt().IsZero() || len(out.pending) != 0 {
+		t.Errorf("absorbed %d blocks, started %v, %d left", w.total.Blocks, w.run.StartedAt(), len(out.pending))
 	}
 }
 
-func TestWatchdog_noRx(t *testing.T) {
-	r := newRun(t, watchRules{statInterval: 30 * time.Second, noRx: 60 * time.Second})
-	silent := healthy(1)
-	silent.Received, silent.Forwarded = 0, 0
-	if v := r.next(30*time.Second, silent); v != nil {
-		t.Fatalf("verdict at 30 s: %+v", v)
+// The queue is bounded: a loop that does not take keeps the latest.
+func TestOutput_bounded(t *testing.T) {
+	out := &output{notify: make(chan struct{}, 1)}
+	for i := 0; i < 2*maxPending; i++ {
+		out.feed("INFO: [down] PULL_ACK received in 1 ms")
 	}
-	v := r.next(30*time.Second, silent)
-	if v == nil || v.Rule != RuleRadioSilent {
-		t.Fatalf("got %+v, want radio silent after 60 s", v)
+	if len(out.pending) != maxPending || out.dropped != maxPending {
+		t.Errorf("%d queued, %d dropped; want %d each", len(out.pending), out.dropped, maxPending)
 	}
 }
 
-func TestWatchdog_offStillCounts(t *testing.T) {
-	w := newWatchdog()
-	at := time.Now()
-	w.begin(watchRules{statInterval: time.Second, counter: true, noAck: time.Second}, at)
-	defer w.end()
-	var buf bytes.Buffer
-	for i := 0; i < 5; i++ {
-		b := healthy(9)
-		b.PushAck = 0
-		fakefwd.WriteStatBlock(&buf, b)
-	}
-	for _, l := range strings.Split(buf.String(), "\n") {
-		w.observe(l, at.Add(10*time.Second))
-	}
-	w.check(at.Add(time.Hour))
-	s := w.snapshot()
-	if s.Watchdog.Verdict != verdictOff || s.Total.Blocks != 5 || s.Total.Received != 15 || *s.SX1302Counter != 9 || *s.TemperatureC != 40 {
-		t.Errorf("snapshot %+v (watchdog %+v), want verdict off and 5 blocks counted", s, s.Watchdog)
-	}
-}
-
-func TestStatInterval(t *testing.T) {
+func TestGatewayConf(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, content string) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
@@ -198,48 +63,112 @@ func TestStatInterval(t *testing.T) {
 		}
 	}
 	write("global_conf.json", `{"SX130x_conf":{},"gateway_conf":{"gateway_ID":"AA555A0000000001"}}`)
-	if d, err := statInterval(dir, false); err != nil || d != 30*time.Second {
-		t.Errorf("no key: got %s, %v, want 30s (the forwarder's default)", d, err)
+	if d, ka, err := gatewayConf(dir, false); err != nil || d != 30*time.Second || ka != 5*time.Second {
+		t.Errorf("no key: got %s, %s, %v, want 30s and 5s (the forwarder's defaults)", d, ka, err)
 	}
-	write("global_conf.json", `{"gateway_conf":{"stat_interval":2}}`)
+	write("global_conf.json", `{"gateway_conf":{"stat_interval":2,"keepalive_interval":10}}`)
 	write("local_conf.json", `{"gateway_conf":{"stat_interval":5}}`)
-	if d, err := statInterval(dir, false); err != nil || d != 2*time.Second {
+	if d, ka, err := gatewayConf(dir, false); err != nil || d != 2*time.Second || ka != 10*time.Second {
 		t.Errorf("SX1302 family: got %s, %v, want 2s (it never reads local_conf.json)", d, err)
 	}
-	if d, err := statInterval(dir, true); err != nil || d != 5*time.Second {
+	if d, _, err := gatewayConf(dir, true); err != nil || d != 5*time.Second {
 		t.Errorf("SX1301: got %s, %v, want 5s from local_conf.json", d, err)
 	}
 	write("global_conf.json", `{"gateway_conf":`)
-	if d, err := statInterval(dir, false); err == nil || d != 30*time.Second || !strings.Contains(err.Error(), "global_conf.json") {
+	if d, _, err := gatewayConf(dir, false); err == nil || d != 30*time.Second || !strings.Contains(err.Error(), "global_conf.json") {
 		t.Errorf("broken file: got %s, %v, want 30s and an error naming the file", d, err)
 	}
 }
 
 // BenchmarkObserve is the watchdog's cost per statistics block as the
 // supervisor pays it: every line of a real SX1302 block (with the log lines
-// of other threads around it) through observe, under the lock, with totals
-// and all rules. One op is one block.
+// of other threads around it) through the output reader's feed, then the
+// loop's absorb and judgement. One op is one block.
 func BenchmarkObserve(b *testing.B) {
 	data, err := os.ReadFile("../stats/testdata/sx1302-lora-net-2.1.0-simhal.txt")
 	if err != nil {
 		b.Fatal(err)
 	}
 	lines := strings.Split(string(data), "\n")
-	w := newWatchdog()
-	w.begin(watchRules{enabled: true, statInterval: time.Second, counter: true, noAck: time.Hour, noRx: time.Hour}, time.Now())
-	defer w.end()
-	now := time.Now()
-	before := w.snapshot().Total.Blocks
+	w := newWatch()
+	out := &output{notify: w.notify}
+	w.begin(watchdog.Config{StatInterval: time.Second, Counter: true, NoAck: time.Hour, NoRx: time.Hour, Terminal: true}, true, time.Now(), out)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for n := 0; n < b.N; {
 		for _, l := range lines {
-			w.observe(l, now)
+			out.feed(l)
 		}
+		w.judge(time.Now())
 		n += 5 // the capture holds 5 blocks
 	}
 	b.StopTimer()
-	if got := w.snapshot().Total.Blocks - before; got < uint64(b.N) {
+	if got := w.total.Blocks; got < uint64(b.N) {
 		b.Fatalf("counted %d blocks, want at least %d", got, b.N)
+	}
+}
+
+// A verdict that comes as the forwarder exits by itself gives way to the
+// exit: no restart is counted, nothing is logged for the verdict, so the
+// exit's log line, cause and report come next (supervise's proc.done).
+// testSupervisor is a supervisor that is never run, for the tests of its
+// parts.
+func testSupervisor(t *testing.T) (*Supervisor, *logtest.Hook) {
+	dir := t.TempDir()
+	cfg := Config{
+		SPIBus: "spidev0.0", Chip: "auto", ConcentratorInterface: "spi", RegionPollInterval: time.Minute,
+		DiagnosticsFilePath: filepath.Join(dir, "diagnostics"), StatusFilePath: filepath.Join(dir, "status.json"),
+		RootDir: dir, SX1302Forwarder: "/bin/true", SX1301Dir: dir, GatewayEUI: "AA555A0000000001",
+		ServerAddress: "127.0.0.1", ServerPortUp: 1680, ServerPortDown: 1680, GatewayEUISource: "mac",
+		LoraPktFwdBeforeCheckSleepSeconds: 1, LoraPktFwdAfterSuccessSleepSeconds: 30, LoraPktFwdAfterFailureSleepSeconds: 1,
+		LogLevel: "debug", LogFormat: "text", Watchdog: true,
+	}
+	logger, hook := logtest.NewNullLogger()
+	s, err := New(cfg, Options{Log: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, hook
+}
+
+// The relay's observations reach the rules through observeRelay: a lost
+// primary upstream is reported, and a forwarder that sends no PULL_DATA
+// for 3 keepalives gets the no_pull_data verdict.
+func TestObserveRelay(t *testing.T) {
+	s, _ := testSupervisor(t)
+	s.relayMode = true
+	out := &output{notify: s.wd.notify}
+	start := time.Now()
+	s.watchForwarder(out, start, true)
+	out.feed("INFO: [main] concentrator started, packet can now be received")
+	s.observeRelay(watchdog.Relay{LastPullData: time.Now(), Primary: watchdog.StateLost, PrimaryReason: "no answer for 300s"})
+	select {
+	case <-s.wd.notify:
+	default:
+		t.Fatal("observeRelay did not wake the loop")
+	}
+	j := s.wd.judge(time.Now())
+	if j.Upstream != watchdog.StateLost || j.Report == nil || j.Verdict != nil || j.Next.IsZero() {
+		t.Fatalf("judgement %+v: want the upstream lost, reported, no verdict, a next check", j)
+	}
+	if j = s.wd.judge(j.Next); j.Verdict == nil || j.Verdict.Rule != RuleNoPullData {
+		t.Errorf("3 keepalives (5 s each, the default) without PULL_DATA: verdict %+v, want %s", j.Verdict, RuleNoPullData)
+	}
+}
+
+func TestWatchdogRestart_exitWins(t *testing.T) {
+	s, hook := testSupervisor(t)
+	dir := s.cfg.RootDir
+	proc, err := startProcess("/bin/true", dir, nil, true, func(string) {}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-proc.done
+	proc.drained()
+	if s.watchdogRestart(context.Background(), proc, Verdict{Rule: RuleStalled, Reason: "test"}) {
+		t.Error("a verdict on a forwarder that had exited stopped it: the exit's handling is skipped")
+	}
+	if s.wd.fired != 0 || s.wd.esc.Count() != 0 || len(hook.AllEntries()) != 0 {
+		t.Errorf("fired %d, escalation count %d, %d log entries; want the verdict dropped", s.wd.fired, s.wd.esc.Count(), len(hook.AllEntries()))
 	}
 }

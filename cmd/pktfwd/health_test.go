@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,7 +16,7 @@ import (
 )
 
 // pktfwdHealth runs this test binary as `pktfwd health` on a status file.
-func pktfwdHealth(t *testing.T, st *supervisor.Status) (code int, out string) {
+func pktfwdHealth(t *testing.T, st *supervisor.Status, args ...string) (code int, out string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "status.json")
 	if st != nil {
@@ -23,7 +25,15 @@ func pktfwdHealth(t *testing.T, st *supervisor.Status) (code int, out string) {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(os.Args[0], "health")
+	return pktfwdHealthOn(t, path, args...)
+}
+
+// pktfwdHealthOn runs `pktfwd health args...` with STATUS_FILEPATH path.
+func pktfwdHealthOn(t *testing.T, path string, args ...string) (code int, out string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // a hanging read must fail the test
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"health"}, args...)...)
 	cmd.Env = append(os.Environ(), "PKTFWD_TEST_AS_PKTFWD=1", "STATUS_FILEPATH="+path, "LORA_PKT_FWD_AFTER_SUCCESS_SLEEP_SECONDS=30")
 	b, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
@@ -60,6 +70,47 @@ func TestHealthCommand(t *testing.T) {
 		code, out := pktfwdHealth(t, tc.st)
 		if code != 1 || !strings.HasPrefix(out, tc.want) || strings.Count(out, "\n") != 1 {
 			t.Errorf("%s: exit %d, %q; want exit 1 and one line starting %q", name, code, out, tc.want)
+		}
+	}
+}
+
+// A dead pktfwd (docker kill) leaves "running" behind; the upstream is
+// judged only with --upstreams.
+func TestHealthCommand_staleAndUpstreams(t *testing.T) {
+	now := time.Now().UTC()
+	age := func(s float64) *float64 { return &s }
+	st := &supervisor.Status{State: supervisor.StateRunning, PID: os.Getpid(), Region: "EU868_A", UpdatedAt: now.Add(-61 * time.Second),
+		Radio: &supervisor.RadioStats{StatIntervalSecs: 30, LastBlockAgeSecs: age(1), Watchdog: supervisor.WatchdogStatus{Verdict: "ok"}}}
+	if code, out := pktfwdHealth(t, st); code != 1 || !strings.Contains(out, "status.json was last written 1m1s ago") {
+		t.Errorf("status two refresh intervals old: exit %d, %q", code, out)
+	}
+	st.UpdatedAt = now
+	st.Radio.Upstream = supervisor.UpstreamStatus{State: "lost", Reason: "no answer"}
+	if code, out := pktfwdHealth(t, st); code != 0 || !strings.Contains(out, "upstream lost") {
+		t.Errorf("upstream lost, plain health: exit %d, %q; want healthy, saying so", code, out)
+	}
+	if code, out := pktfwdHealth(t, st, "--upstreams"); code != 1 || !strings.Contains(out, "unhealthy: upstream lost: no answer") {
+		t.Errorf("upstream lost, --upstreams: exit %d, %q", code, out)
+	}
+}
+
+// status.json replaced by a FIFO or a symlink to /dev/zero fails at once:
+// no hang, no read without end.
+func TestHealthCommand_hostileStatusFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	zero := filepath.Join(dir, "zero")
+	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{fifo, zero} {
+		start := time.Now()
+		code, out := pktfwdHealthOn(t, path)
+		if code != 1 || !strings.Contains(out, "not a regular file") || time.Since(start) > 5*time.Second {
+			t.Errorf("%s: exit %d after %s, %q; want a quick failure naming it", path, code, time.Since(start), out)
 		}
 	}
 }

@@ -66,7 +66,7 @@ func commands() []command {
 		{name: "regions", summary: "list the region plans and their uplink channels", setup: noFlags(listRegions)},
 		{name: "variants", summary: "list the hardware variants", setup: noFlags(listVariants)},
 		{name: "reset", args: "start|stop", minArgs: 1, maxArgs: 1, summary: "reset the concentrator, or hold it in reset (as reset_lgw.sh)", setup: resetCommand},
-		{name: "health", summary: "exit 0 only when a forwarder runs and its last report is fresh and healthy (a Docker HEALTHCHECK)", setup: noFlags(health)},
+		{name: "health", summary: "exit 0 only when a forwarder runs and its last report is fresh and healthy (a Docker HEALTHCHECK)", setup: healthCommand},
 		{name: "version", summary: "print the version", setup: noFlags(printVersion)},
 		{name: "help", args: "[COMMAND]", maxArgs: 1, summary: "this text, or one command's", setup: helpCommand},
 	}

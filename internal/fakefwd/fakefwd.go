@@ -1,8 +1,18 @@
 // Package fakefwd is a simulated lora_pkt_fwd for tests and `pktfwd demo`.
 // Like the real builds it reads ./global_conf.json from its working
-// directory, runs ./reset_lgw.sh (SX1302 family), buffers its stdout fully
-// when it is not a terminal, and exits cleanly on SIGTERM. Its behaviour
-// comes from ./fakefwd.mode (read at each start) or FAKEFWD_MODE:
+// directory (SX1301 family: then local_conf.json), resolves
+// gateway_conf.server_address once and opens two connected UDP sockets,
+// runs ./reset_lgw.sh (SX1302 family on SPI), starts the concentrator,
+// then speaks GWMP version 2: PUSH_DATA with simulated uplinks and stat
+// reports, each waiting for its PUSH_ACK for push_timeout_ms; PULL_DATA
+// every keepalive_interval; PULL_RESP answered by TX_ACK. It prints the
+// real log lines and a statistics block of its family every stat_interval
+// whose acknowledgement figures come from the datagrams really answered.
+// Its stdout is buffered as C stdio does. docs/fake-forwarder.md has the
+// details and which real behaviour each part mirrors.
+//
+// Its behaviour comes from ./fakefwd.mode (read at each start) or
+// FAKEFWD_MODE:
 //
 //	run             start and run until SIGTERM (the default)
 //	crash[:CODE]    fail to start the concentrator, exit CODE (1)
@@ -15,80 +25,152 @@
 //	grandchild      start a child that sleeps, then exit 1
 //	setsid-child:D  start a child in a new session that keeps the terminal
 //	                open, run for D, then exit 1
-//	stall[:D]       after D (0), stop in the middle of a stat block and
-//	                ignore SIGTERM, as a forwarder whose chip hangs
-//	freeze-counter[:D]   the SX1302 counter stops moving after D
-//	counter-unknown[:D]  the SX1302 counter reads unknown after D
-//	noack           no PUSH_DATA or PULL_DATA is acknowledged
+//	slow-start:D    the concentrator takes D to start
+//	stall[:D]       D (0) after the start the radio thread hangs holding
+//	                the concentrator lock: the next stat block stops where
+//	                it reads the chip, PUSH_DATA stops, keepalives go on,
+//	                SIGTERM ends only the downstream thread
+//	freeze-counter[:D]   the concentrator counter stops moving after D
+//	counter-unknown[:D]  the concentrator counter reads unknown after D
+//	fetch-fail[:D]  D (0) after the start a fetch fails: exit 1 at once
+//	noack           every PUSH_ACK and PULL_ACK is dropped on arrival
 //	silent          no radio packet is received
 //
-// While running it prints a statistics block of its family (SX1302 when
-// the config has SX130x_conf, else SX1301) every gateway_conf.stat_interval
-// seconds (30 without it), with the real forwarders' formats.
-// SIGUSR1 makes a running forwarder die by SIGSEGV; SIGUSR2 makes it stall.
+// Environment: FAKEFWD_START_DELAY (a duration, as slow-start),
+// FAKEFWD_RX_PER_SEC (uplinks per second, 2 by default).
+// SIGUSR1 makes a running forwarder die by SIGSEGV; SIGUSR2 makes its
+// radio thread hang as in the stall mode.
 package fakefwd
 
 import (
-	"bufio"
-	"encoding/json"
-	"fmt"
 	"io"
+	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Main runs the simulated forwarder and returns its exit code.
 func Main() int {
-	out, flush := stdout()
-	defer flush()
+	out := newOutput()
+	defer out.flush()
 	mode, arg := readMode()
 	if mode == "sleep" {
 		time.Sleep(time.Hour)
 		return 0
 	}
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	crash := make(chan os.Signal, 1)
-	signal.Notify(crash, syscall.SIGUSR1) // the demo's way to make it crash
 	if mode == "ignore-term" {
 		signal.Ignore(syscall.SIGTERM)
 	}
-	fmt.Fprintln(out, "*** Packet Forwarder (simulated by pktfwd) ***")
-	fmt.Fprintln(out, "INFO: found configuration file global_conf.json, parsing it")
-	coreCell, statEvery, code := readConfig(out)
+	out.printf("*** Packet Forwarder (simulated by pktfwd) ***\n")
+	out.printf("INFO: found configuration file global_conf.json, parsing it\n")
+	cfg, code := readConfig(out)
 	if code != 0 {
 		return code
 	}
-	if coreCell {
+	f := &forwarder{cfg: cfg, out: out, mode: mode, exit: make(chan struct{}), cancelled: make(chan struct{}),
+		upDone:   make(chan struct{}),
+		stallNow: make(chan struct{}, 1), noack: mode == "noack", jit: newJITQueues(!cfg.coreCell)}
+	var err error
+	if f.upConn, err = dialServer(cfg.server, cfg.portUp, "up"); err == nil {
+		f.downConn, err = dialServer(cfg.server, cfg.portDown, "down")
+	}
+	if err != nil {
+		out.printf("%v\n", err)
+		return 1
+	}
+	defer f.upConn.Close()
+	defer f.downConn.Close()
+	if cfg.spi {
 		if err := exec.Command("./reset_lgw.sh", "start").Run(); err != nil {
-			fmt.Fprintln(out, "ERROR: failed to reset SX1302, check your reset_lgw.sh script")
+			out.printf("ERROR: failed to reset SX1302, check your reset_lgw.sh script\n")
 			return 1
 		}
 	}
+	if code, done := f.beforeStart(arg); done {
+		return code
+	}
+	f.startConcentrator(arg)
 	switch mode {
+	case "exit0":
+		return 0
+	case "signal":
+		dieBy(arg) // the Go runtime turns SEGV and ABRT into exit code 2; a shell does not
+		return 3
+	}
+	return f.run(arg)
+}
+
+// forwarder is one run of the simulated lora_pkt_fwd: its threads share
+// these as the real ones share globals, under the same locks.
+type forwarder struct {
+	cfg              config
+	out              *output
+	mode             string
+	upConn, downConn *net.UDPConn
+	chip             concentrator
+	noack            bool
+	stallAt          time.Time     // the stall mode's moment (zero: none)
+	stallNow         chan struct{} // SIGUSR2: hang at the next fetch
+	fetchFailAt      time.Time     // the fetch-fail mode's moment (zero: none)
+	exit             chan struct{} // exit_sig: closed once
+	exitOnce         sync.Once
+	quitSig          bool          // SIGQUIT: no lgw_stop; set before exit closes
+	cancelled        chan struct{} // SX1301: main cancelled the other threads
+	upDone           chan struct{} // closed when the upstream thread ends
+	total            txTotals      // the main thread's running sums
+	wg               sync.WaitGroup
+	up               upMeas
+	dw               dwMeas
+	jit              jitQueues
+	report           struct {
+		mu   sync.Mutex
+		text string
+	}
+}
+
+func (f *forwarder) quit()            { f.exitOnce.Do(func() { close(f.exit) }) }
+func (f *forwarder) family1301() bool { return !f.cfg.coreCell }
+
+func (f *forwarder) exiting() bool {
+	select {
+	case <-f.exit:
+		return true
+	default:
+		return false
+	}
+}
+
+// beforeStart plays the modes that act before the concentrator starts;
+// done means exit with code.
+func (f *forwarder) beforeStart(arg string) (code int, done bool) {
+	out := f.out
+	switch f.mode {
 	case "crash":
 		time.Sleep(25 * time.Millisecond)
-		fmt.Fprintln(out, "ERROR: [main] failed to start the concentrator")
-		return atoi(arg, 1)
+		if f.cfg.spi {
+			out.printf("Opening SPI communication interface\n")
+		}
+		out.printf("ERROR: [main] failed to start the concentrator\n")
+		return atoi(arg, 1), true
 	case "grandchild", "setsid-child":
 		self, _ := os.Executable()
 		c := exec.Command(self)
 		c.Env = append(os.Environ(), "FAKEFWD_MODE=sleep")
 		c.Stdout, c.Stderr = os.Stdout, os.Stderr
-		if mode == "setsid-child" { // out of the forwarder's process group
+		if f.mode == "setsid-child" { // out of the forwarder's process group
 			c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		}
 		c.Start()
-		fmt.Fprintf(out, "INFO: started a %s, pid %d\n", mode, c.Process.Pid)
-		if mode == "grandchild" {
-			return 1
+		out.printf("INFO: started a %s, pid %d\n", f.mode, c.Process.Pid)
+		if f.mode == "grandchild" {
+			return 1, true
 		}
 	case "flood":
 		line := strings.Repeat("x", 99) + "\n"
@@ -98,52 +180,139 @@ func Main() int {
 	case "nonewline":
 		io.WriteString(out, strings.Repeat("y", atoi(arg, 1<<16)))
 	}
-	fmt.Fprintln(out, "INFO: [main] concentrator started, packet can now be received")
-	flushIfTerminal(out)
-	switch mode {
-	case "exit0":
-		return 0
-	case "signal":
-		// The Go runtime turns SEGV and ABRT into exit code 2; a shell in
-		// this process's place dies by the signal itself.
-		dieBy(arg)
-		return 3
+	return 0, false
+}
+
+// startConcentrator is lgw_start: it takes FAKEFWD_START_DELAY (or the
+// slow-start mode's time) and prints the started line. No thread runs
+// yet, so no datagram leaves during the delay.
+func (f *forwarder) startConcentrator(arg string) {
+	delay, _ := time.ParseDuration(os.Getenv("FAKEFWD_START_DELAY"))
+	if f.mode == "slow-start" {
+		delay, _ = time.ParseDuration(arg)
 	}
+	if f.cfg.spi {
+		f.out.printf("Opening SPI communication interface\n")
+	}
+	time.Sleep(delay)
+	rate := 2.0
+	if v, err := strconv.ParseFloat(os.Getenv("FAKEFWD_RX_PER_SEC"), 64); err == nil && v >= 0 {
+		rate = v
+	}
+	if f.mode == "silent" {
+		rate = 0
+	}
+	f.chip = concentrator{start: time.Now(), freezeAfter: -1, unknownAfter: -1, channels: f.cfg.channels,
+		rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())), tempC: 41}
+	if rate > 0 {
+		f.chip.rxEvery = time.Duration(float64(time.Second) / rate)
+	}
+	d, _ := time.ParseDuration(arg)
+	switch f.mode {
+	case "stall":
+		f.stallAt = f.chip.start.Add(d)
+	case "freeze-counter":
+		f.chip.freezeAfter = d
+	case "counter-unknown":
+		f.chip.unknownAfter = d
+	case "fetch-fail":
+		f.fetchFailAt = f.chip.start.Add(d)
+	}
+	f.out.printf("INFO: [main] concentrator started, packet can now be received\n")
+	if f.cfg.coreCell {
+		f.out.printf("INFO: concentrator EUI: 0x%016x\n", uint64(0x0016c001f0000001))
+	}
+}
+
+// run starts the threads and is the main thread: a stat block every
+// stat_interval until a signal, then the real exit sequence.
+func (f *forwarder) run(arg string) int {
+	f.wg.Add(3)
+	go f.upstream()
+	go f.downstream()
+	go f.jitThread()
+	if f.family1301() {
+		go f.timersync()
+	}
+	sigs := make(chan os.Signal, 2)
+	if f.mode == "ignore-term" {
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGQUIT)
+	} else {
+		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
+	}
+	crash := make(chan os.Signal, 1)
+	signal.Notify(crash, syscall.SIGUSR1) // the demo's way to make it crash
+	usr2 := make(chan os.Signal, 1)
+	signal.Notify(usr2, syscall.SIGUSR2)
+	woken := make(chan struct{}, 1)
+	go f.signals(sigs, woken)
 	var deadline <-chan time.Time
-	if mode == "crash-after" || mode == "setsid-child" {
+	if f.mode == "crash-after" || f.mode == "setsid-child" {
 		d, _ := time.ParseDuration(arg)
 		deadline = time.After(d)
 	}
-	stallNow := make(chan os.Signal, 1)
-	signal.Notify(stallNow, syscall.SIGUSR2)
-	sim := newRadio(mode, arg, coreCell, statEvery)
-	stat := time.NewTicker(statEvery)
+	timer := time.NewTimer(f.cfg.statEvery)
 	for {
 		select {
 		case <-deadline:
-			fmt.Fprintln(out, "ERROR: [main] concentrator stopped unexpectedly")
+			f.out.printf("ERROR: [main] concentrator stopped unexpectedly\n")
 			return 1
 		case <-crash:
-			fmt.Fprintln(out, "ERROR: [main] concentrator crashed (SIGUSR1 asked for it)")
-			flushIfTerminal(out)
+			f.out.printf("ERROR: [main] concentrator crashed (SIGUSR1 asked for it)\n")
+			f.out.flush()
 			dieBy("SEGV")
 			return 3
-		case <-stallNow:
-			sim.stallAt = time.Now()
-		case <-stat.C:
-			if sim.stat(out) {
-				flushIfTerminal(out)
-				stall(sigs)
+		case <-usr2:
+			select {
+			case f.stallNow <- struct{}{}:
+			default:
 			}
-			flushIfTerminal(out)
-		case s := <-sigs:
-			fmt.Fprintf(out, "INFO: %s received, exiting packet forwarder program\n", s)
-			if coreCell {
-				exec.Command("./reset_lgw.sh", "stop").Run()
-			}
-			return 0
+			continue
+		case <-woken: // the signal interrupts the wait: one more block, for the partial interval
+		case <-timer.C:
+		}
+		f.statBlock()
+		if f.exiting() {
+			break
+		}
+		timer.Reset(f.cfg.statEvery)
+	}
+	return f.shutdown()
+}
+
+// signals is the signal handler: it sets exit_sig for every thread and
+// wakes the main thread. It ends with the process.
+func (f *forwarder) signals(sigs <-chan os.Signal, woken chan<- struct{}) {
+	for s := range sigs {
+		if s == syscall.SIGQUIT {
+			f.quitSig = true
+		}
+		f.quit()
+		select {
+		case woken <- struct{}{}:
+		default:
 		}
 	}
+}
+
+// shutdown joins the threads as the family does, stops the concentrator
+// and exits 0.
+func (f *forwarder) shutdown() int {
+	if f.family1301() {
+		// Only the upstream thread is joined; the others are cancelled.
+		<-f.upDone
+		close(f.cancelled)
+	} else {
+		f.wg.Wait()
+	}
+	if !f.quitSig {
+		f.out.printf("INFO: concentrator stopped successfully\n")
+	}
+	if f.cfg.spi {
+		exec.Command("./reset_lgw.sh", "stop").Run()
+	}
+	f.out.printf("INFO: Exiting packet forwarder program\n")
+	return 0
 }
 
 // dieBy ends the process by a signal. The Go runtime turns SEGV and ABRT
@@ -151,18 +320,6 @@ func Main() int {
 func dieBy(sig string) {
 	sig = strings.TrimPrefix(strings.ToUpper(sig), "SIG")
 	syscall.Exec("/bin/sh", []string{"sh", "-c", "kill -" + sig + " $$"}, os.Environ())
-}
-
-// stdout buffers like C stdio: by line on a terminal, fully on a pipe.
-func stdout() (*bufio.Writer, func()) {
-	w := bufio.NewWriterSize(os.Stdout, 4096)
-	return w, func() { w.Flush() }
-}
-
-func flushIfTerminal(w *bufio.Writer) {
-	if _, err := unix.IoctlGetTermios(int(os.Stdout.Fd()), unix.TCGETS); err == nil {
-		w.Flush()
-	}
 }
 
 func readMode() (mode, arg string) {
@@ -185,82 +342,4 @@ func atoi(s string, def int) int {
 		return n
 	}
 	return def
-}
-
-type radio struct {
-	Enable     bool    `json:"enable"`
-	Type       string  `json:"type"`
-	Freq       int     `json:"freq"`
-	RSSIOffset float64 `json:"rssi_offset"`
-	TxEnable   bool    `json:"tx_enable"`
-}
-
-type channel struct {
-	Enable bool `json:"enable"`
-	Radio  int  `json:"radio"`
-	IF     int  `json:"if"`
-}
-
-// readConfig parses ./global_conf.json as the real builds do and prints
-// the radios and channels; a non-zero code means exit. It returns the
-// stat interval too (SX1301: local_conf.json may override it).
-func readConfig(out io.Writer) (coreCell bool, statEvery time.Duration, code int) {
-	b, err := os.ReadFile("global_conf.json")
-	var doc map[string]json.RawMessage
-	if err == nil {
-		err = json.Unmarshal(b, &doc)
-	}
-	if err != nil {
-		fmt.Fprintln(out, "ERROR: global_conf.json is not a valid JSON file")
-		return false, 0, 1
-	}
-	section, ok := doc["SX130x_conf"]
-	coreCell = ok
-	if !ok {
-		if section, ok = doc["SX1301_conf"]; !ok {
-			fmt.Fprintln(out, "INFO: global_conf.json does not contain a JSON object named SX130x_conf")
-			return false, 0, 1
-		}
-	}
-	var conf map[string]json.RawMessage
-	json.Unmarshal(section, &conf)
-	var radios [2]radio
-	for i := range radios {
-		json.Unmarshal(conf[fmt.Sprintf("radio_%d", i)], &radios[i])
-		r := radios[i]
-		fmt.Fprintf(out, "INFO: radio %d enabled %v (type %s), center frequency %d, RSSI offset %.1f, tx enabled %v\n", i, r.Enable, r.Type, r.Freq, r.RSSIOffset, r.TxEnable)
-	}
-	for i := 0; i < 8; i++ {
-		var c channel
-		json.Unmarshal(conf[fmt.Sprintf("chan_multiSF_%d", i)], &c)
-		if !c.Enable {
-			fmt.Fprintf(out, "INFO: Lora multi-SF channel %d disabled\n", i)
-			continue
-		}
-		if c.Radio < 0 || c.Radio > 1 || c.IF < -800000 || c.IF > 800000 {
-			fmt.Fprintf(out, "ERROR: invalid configuration for Lora multi-SF channel %d\n", i)
-			return coreCell, 0, 1
-		}
-		fmt.Fprintf(out, "INFO: Lora multi-SF channel %d>  radio %d, IF %d Hz, 125 kHz bw, SF 5 to 12 (%.4g MHz)\n", i, c.Radio, c.IF, float64(radios[c.Radio].Freq+c.IF)/1e6)
-	}
-	var gw struct {
-		ID           string   `json:"gateway_ID"`
-		StatInterval *float64 `json:"stat_interval"`
-	}
-	json.Unmarshal(doc["gateway_conf"], &gw)
-	fmt.Fprintf(out, "INFO: gateway MAC address is configured to %s\n", gw.ID)
-	if !coreCell {
-		var local struct {
-			Gateway json.RawMessage `json:"gateway_conf"`
-		}
-		if b, err := os.ReadFile("local_conf.json"); err == nil && json.Unmarshal(b, &local) == nil && local.Gateway != nil {
-			json.Unmarshal(local.Gateway, &gw)
-		}
-	}
-	statEvery = 30 * time.Second
-	if gw.StatInterval != nil && *gw.StatInterval > 0 {
-		statEvery = time.Duration(*gw.StatInterval * float64(time.Second))
-	}
-	fmt.Fprintf(out, "INFO: statistics display interval is configured to %g seconds\n", statEvery.Seconds())
-	return coreCell, statEvery, 0
 }
