@@ -306,7 +306,7 @@ func TestFault_FIFOInPlaceOfTheConfig(t *testing.T) {
 // A fleet that sets no SERVER_* keeps sending where hm-pktfwd sent,
 // multiplexer:1681, where that name resolves; an explicit setting wins. A
 // name is written as the address it resolves to (the image's static
-// forwarders cannot look names up).
+// forwarders need no lookup of their own, docs/image.md).
 func TestRun_HmPktfwdServerWhenUnset(t *testing.T) {
 	resolves := func(context.Context, string) ([]string, error) { return []string{"172.17.0.5"}, nil }
 	for _, tc := range []struct {

@@ -10,9 +10,9 @@ import (
 const serverLookupTimeout = 2 * time.Second
 
 // serverIP returns the forwarder's server as an IP literal. The forwarders
-// in the image are static glibc programs, which look host names up only
-// through NSS modules the image does not ship (docs/image.md), so pktfwd
-// looks the name up itself. A name that does not resolve is kept: the
+// in the image are static glibc programs, whose host name lookups depend on
+// NSS modules the image does not ship (docs/image.md), so pktfwd looks the
+// name up itself. A name that does not resolve is kept: the
 // forwarder then fails naming it, and the next start looks again.
 func (s *Supervisor) serverIP(addr string) string {
 	if net.ParseIP(addr) != nil {

@@ -58,7 +58,7 @@ func TestImage_ComposeEndToEnd(t *testing.T) {
 	e.writeRegion("EU868")
 	e.waitStatus("running on EU868", 60*time.Second, func(s status) bool { return s.State == "running" && strings.HasPrefix(s.Region, "EU868") })
 	if g := e.run("docker", "exec", container, "/bin/busybox", "cat", "/opt/global_conf.json"); !strings.Contains(g, `"server_address": "127.0.0.1"`) {
-		t.Errorf("SERVER_ADDRESS gwmp-standin is not written as 127.0.0.1 (the static forwarder cannot look names up):\n%s", g)
+		t.Errorf("SERVER_ADDRESS gwmp-standin is not written as its address 127.0.0.1 (docs/image.md):\n%s", g)
 	}
 	e.waitHealth(container, "healthy", 60*time.Second)
 
