@@ -80,10 +80,20 @@ if [ -z "${BASE:-}" ] && ! $docker image inspect "$base" >/dev/null 2>&1 &&
 		[ -f "$sources" ] || sources=/etc/apt/sources.list
 		rootfs=$(mktemp -d)/rootfs.tar
 		mmdebstrap --quiet --variant=minbase --arch="$debarch" bookworm "$rootfs" "$sources"
-		$docker import --platform "$platform" "$rootfs" "$base" >/dev/null 2>&1 ||
-			$docker import "$rootfs" "$base" >/dev/null
+		$docker import "$rootfs" "$base" >/dev/null
 		rm -rf "$(dirname "$rootfs")"
 	fi
+fi
+
+# An engine without experimental features records its own
+# architecture on import; the builder then refuses the base for
+# another platform. Set the architecture in the image's config.
+if [ "${base%%:*}" = pktfwd-base ] && [ "$($docker image inspect -f '{{.Architecture}}' "$base")" != "$arch" ]; then
+	fix=$(mktemp -d)
+	$docker save "$base" | tar -x -C "$fix"
+	sed -i "s/\"architecture\":\"[a-z0-9]*\"/\"architecture\":\"$arch\"/" "$fix"/[0-9a-f]*.json
+	tar -c -C "$fix" . | $docker load >/dev/null
+	rm -rf "$fix"
 fi
 
 args=(--build-arg "BASE=$base" --build-arg "FORWARDERS=$forwarders" --build-arg "TAGS=$tags")
