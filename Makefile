@@ -1,5 +1,5 @@
 # Shortcuts; each target is one documented command.
-.PHONY: build build-lean test test-lean demo release bench bench-readme bench-relay lint generate
+.PHONY: build build-lean test test-lean demo release bench bench-readme bench-relay lint generate image image-lean image-arm64 image-e2e
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS = -s -w -X main.version=$(VERSION)
@@ -30,6 +30,24 @@ demo:
 
 release:
 	bash scripts/release.sh dist
+
+# The image for this machine's platform, with whatever Docker builder is
+# here (scripts/image.sh says how: FORWARDER_SRC=DIR builds offline from
+# source archives, PLATFORM picks another platform).
+image:
+	bash scripts/image.sh
+
+image-lean:
+	FLAVOUR=lean TAG=pktfwd:lean bash scripts/image.sh
+
+# The arm64 image, under emulation on another host (qemu-user-static and
+# binfmt-support installed).
+image-arm64:
+	PLATFORM=linux/arm64 TAG=pktfwd:arm64 bash scripts/image.sh
+
+# CI's image stage: build with the fake forwarder, run it end to end.
+image-e2e:
+	bash scripts/image-e2e.sh
 
 # The table the README quotes.
 bench:

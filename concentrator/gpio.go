@@ -82,8 +82,8 @@ type ChipRange struct {
 func ChipRanges(sysRoot string) ([]ChipRange, error) {
 	dirs, err := filepath.Glob(filepath.Join(sysRoot, "class", "gpio", "gpiochip*"))
 	if err != nil || len(dirs) == 0 {
-		return nil, fmt.Errorf("no gpiochip under %s/class/gpio (kernel without CONFIG_GPIO_SYSFS?): "+
-			"set RESET_GPIO=gpiochipN:LINE instead of a global number", sysRoot)
+		return nil, fmt.Errorf("no gpiochip under %s/class/gpio (no GPIO on this machine, /sys not mounted, or a kernel without CONFIG_GPIO_SYSFS): "+
+			"set RESET_GPIO=gpiochipN:LINE instead of a global number, or RESET_GPIO=%s when the concentrator has no reset line", sysRoot, NoReset)
 	}
 	var rs []ChipRange
 	for _, d := range dirs {
@@ -222,9 +222,11 @@ func gpioError(spec, chip string, offset int, err error) error {
 	case errors.Is(err, gpiocdev.ErrPermissionDenied), errors.Is(err, fs.ErrPermission):
 		err = fmt.Errorf("permission denied on %s for GPIO %s (line %d): run as root, add the user to the gpio group, or map the device / run the container privileged: %w", dev, spec, offset, err)
 	case errors.Is(err, fs.ErrNotExist):
-		err = fmt.Errorf("%s does not exist (GPIO %s, line %d): in a container map it (devices: [%s]); check RESET_GPIO or VARIANT: %w", dev, spec, offset, dev, err)
+		err = fmt.Errorf("%s does not exist (GPIO %s, line %d): in a container map it (devices: [%s]); check RESET_GPIO or VARIANT (RESET_GPIO=%s: no reset line): %w", dev, spec, offset, dev, NoReset, err)
 	case errors.Is(err, gpiocdev.ErrNotFound):
 		err = fmt.Errorf("GPIO line %s not found on any gpiochip (`gpioinfo` lists the names): %w", spec, err)
+	case chip == "":
+		err = fmt.Errorf("%s: %w", spec, err)
 	default:
 		err = fmt.Errorf("GPIO %s (%s line %d): %w", spec, chip, offset, err)
 	}

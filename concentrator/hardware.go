@@ -15,7 +15,7 @@ type Settings struct {
 	SPIBus          string
 	USBDevice       string
 	ResetPin        string // legacy global number
-	ResetGPIO       string // gpiochipN:LINE or a line name; wins over ResetPin
+	ResetGPIO       string // gpiochipN:LINE, a line name, or NoReset; wins over ResetPin
 	PowerEnGPIO     string
 	SX1261ResetGPIO string
 
@@ -23,6 +23,10 @@ type Settings struct {
 	ResetPinOverride       string // CONCENTRATOR_RESET_PIN_OVERRIDE: legacy global number, wins over the variant
 	SX125xResetPinOverride string // SX125x_RESET_PIN_OVERRIDE: a line pulsed with the reset
 }
+
+// NoReset as RESET_GPIO says the concentrator has no reset line to drive
+// (a board without one, a USB module, a test), also when VARIANT names one.
+const NoReset = "none"
 
 // Hardware is where the concentrator is and which lines control it.
 type Hardware struct {
@@ -75,7 +79,10 @@ func Resolve(s Settings) (Hardware, []error) {
 		}
 	}
 	reset, resetVar := resetSetting(s)
-	if reset == "" && h.Variant != nil && !h.USB {
+	switch {
+	case strings.EqualFold(strings.TrimSpace(s.ResetGPIO), NoReset):
+		reset = ""
+	case reset == "" && h.Variant != nil && !h.USB:
 		reset, resetVar = strconv.Itoa(h.Variant.Reset), "VARIANT"
 	}
 	for _, l := range []struct {

@@ -239,6 +239,31 @@ func TestResolve_ResetPrecedence(t *testing.T) {
 	}
 }
 
+// TestResolve_NoResetLine: RESET_GPIO=none (any case) leaves out the reset
+// line, also the one the variant names, and keeps the variant's bus.
+func TestResolve_NoResetLine(t *testing.T) {
+	for _, s := range []concentrator.Settings{
+		{Variant: "COMP-RAKHM", ResetGPIO: "none"},
+		{Variant: "COMP-RAKHM", ResetGPIO: " None ", ResetPin: "17", ResetPinOverride: "23"},
+		{SPIBus: "spidev1.0", ResetGPIO: "NONE"},
+	} {
+		h, errs := concentrator.Resolve(s)
+		if len(errs) > 0 || h.Reset != nil || h.Bus.Name() == "" {
+			t.Errorf("%+v: reset %v, bus %q, errors %v; want no reset line, a bus, no error", s, h.Reset, h.Bus.Name(), errs)
+		}
+	}
+}
+
+// A machine with no gpiochip at all: the error says so and names
+// RESET_GPIO=none, not a chip it could not find.
+func TestRequestLine_NoGPIOChipHintsNone(t *testing.T) {
+	_, _, err := concentrator.RequestLine(concentrator.LineSpec{Global: 25}, 0, t.TempDir())
+	if err == nil || !errors.Is(err, concentrator.ErrGPIO) || !strings.Contains(err.Error(), "RESET_GPIO=none") ||
+		strings.Contains(err.Error(), "( line") {
+		t.Errorf("got %v; want an ErrGPIO naming RESET_GPIO=none, without an empty chip", err)
+	}
+}
+
 // TestResolve_ErrorsNameTheVariableSet: every reset error names the
 // variable that holds the bad value, never one the user did not set.
 func TestResolve_ErrorsNameTheVariableSet(t *testing.T) {

@@ -31,7 +31,7 @@ type Config struct {
 	NebraEnvvarsDir       string `envconfig:"NEBRA_ENVVARS_DIR" default:"/var/nebra/envvars" desc:"where hm-pktfwd's fallback file VARIANT is read when VARIANT is unset"`
 	SPIBus                string `envconfig:"SPI_BUS" desc:"spidev node, e.g. spidev0.0 (default: from VARIANT)"`
 	ResetPin              string `envconfig:"RESET_PIN" desc:"reset line as a legacy global GPIO number (default: from VARIANT)"`
-	ResetGPIO             string `envconfig:"RESET_GPIO" desc:"reset line as gpiochipN:LINE or a line name; wins over RESET_PIN"`
+	ResetGPIO             string `envconfig:"RESET_GPIO" desc:"reset line as gpiochipN:LINE or a line name, or none (no reset line, also with VARIANT); wins over RESET_PIN"`
 	PowerEnGPIO           string `envconfig:"POWER_EN_GPIO" desc:"CoreCell power-enable line (gpiochipN:LINE or name)"`
 	SX1261ResetGPIO       string `envconfig:"SX1261_RESET_GPIO" desc:"CoreCell SX1261 reset line (gpiochipN:LINE or name)"`
 	ResetPinOverride      string `envconfig:"CONCENTRATOR_RESET_PIN_OVERRIDE" desc:"hm-pktfwd's reset override, a legacy global GPIO number: wins over VARIANT, loses to RESET_PIN and RESET_GPIO"`

@@ -304,7 +304,9 @@ func TestFault_FIFOInPlaceOfTheConfig(t *testing.T) {
 }
 
 // A fleet that sets no SERVER_* keeps sending where hm-pktfwd sent,
-// multiplexer:1681, where that name resolves; an explicit setting wins.
+// multiplexer:1681, where that name resolves; an explicit setting wins. A
+// name is written as the address it resolves to (the image's static
+// forwarders need no lookup of their own, docs/image.md).
 func TestRun_HmPktfwdServerWhenUnset(t *testing.T) {
 	resolves := func(context.Context, string) ([]string, error) { return []string{"172.17.0.5"}, nil }
 	for _, tc := range []struct {
@@ -313,7 +315,7 @@ func TestRun_HmPktfwdServerWhenUnset(t *testing.T) {
 		lookup func(context.Context, string) ([]string, error)
 		want   string
 	}{
-		{"unset, multiplexer resolves", true, resolves, `"server_address": "multiplexer",
+		{"unset, multiplexer resolves", true, resolves, `"server_address": "172.17.0.5",
         "serv_port_up": 1681,
         "serv_port_down": 1681`},
 		{"unset, no multiplexer", true, func(context.Context, string) ([]string, error) { return nil, errors.New("no such host") }, `"server_address": "127.0.0.1",
@@ -331,6 +333,32 @@ func TestRun_HmPktfwdServerWhenUnset(t *testing.T) {
 			// The simulated forwarder, like the real one, exits when
 			// "multiplexer" does not resolve for it: wait for its start only.
 			h.wait("a forwarder start", 0, func(e event) bool { return e.PID != 0 && e.Region == "EU868_A" })
+			if g := h.globalConf(); !strings.Contains(g, tc.want) {
+				t.Errorf("global_conf.json lacks %s:\n%s", tc.want, g)
+			}
+		})
+	}
+}
+
+// SERVER_ADDRESS as a host name is written into global_conf.json as its
+// IPv4 address; a name that does not resolve is written as it is.
+func TestRun_ServerNameWrittenAsAddress(t *testing.T) {
+	for _, tc := range []struct{ name, addr, want string }{
+		{"resolves", "helium-miner", `"server_address": "172.18.0.3"`},
+		{"does not resolve", "nowhere", `"server_address": "nowhere"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.cfg.ServerAddress = tc.addr
+			h.opt.LookupHost = func(_ context.Context, host string) ([]string, error) {
+				if host != "helium-miner" {
+					return nil, errors.New("no such host")
+				}
+				return []string{"fd00::5", "172.18.0.3"}, nil
+			}
+			h.writeRegion("EU868")
+			h.start()
+			h.wait("running", 0, h.running("EU868_A"))
 			if g := h.globalConf(); !strings.Contains(g, tc.want) {
 				t.Errorf("global_conf.json lacks %s:\n%s", tc.want, g)
 			}

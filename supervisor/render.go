@@ -58,6 +58,7 @@ func (s *Supervisor) writeConfig(region regionUpdate) error {
 // plan, else from the embedded plan; then applies GLOBAL_CONF_OVERLAY.
 func (s *Supervisor) render(region regionUpdate) (configs.Files, string, error) {
 	server, up, down := s.forwarderServer()
+	server = s.serverIP(server)
 	site := configs.Site{GatewayID: s.eui, Server: server, PortUp: up, PortDown: down}
 	if s.hw.USB {
 		site.USBPath = s.hw.USBDevice
