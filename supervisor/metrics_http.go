@@ -130,18 +130,7 @@ var (
 // counters since pktfwd started; the latest block's figures are gauges.
 func writeMetrics(w io.Writer, st Status, health error) {
 	m := func(name, typ, help string, v float64, labels ...string) {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s", name, helpEscaper.Replace(help), name, typ, name)
-		for i := 0; i+1 < len(labels); i += 2 {
-			sep := ","
-			if i == 0 {
-				sep = "{"
-			}
-			fmt.Fprintf(w, `%s%s="%s"`, sep, labels[i], labelEscaper.Replace(labels[i+1]))
-		}
-		if len(labels) > 0 {
-			io.WriteString(w, "}")
-		}
-		fmt.Fprintf(w, " %g\n", v)
+		writeFamily(w, name, typ, help, sample{labels, v})
 	}
 	b := func(ok bool) float64 {
 		if ok {

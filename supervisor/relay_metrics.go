@@ -25,14 +25,14 @@ func writeFamily(w io.Writer, name, typ, help string, samples ...sample) {
 	if len(samples) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, helpEscaper.Replace(help), name, typ)
 	for _, s := range samples {
 		var b strings.Builder
 		for i := 0; i+1 < len(s.labels); i += 2 {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			fmt.Fprintf(&b, "%s=%q", s.labels[i], s.labels[i+1])
+			fmt.Fprintf(&b, `%s="%s"`, s.labels[i], labelEscaper.Replace(s.labels[i+1]))
 		}
 		if b.Len() > 0 {
 			fmt.Fprintf(w, "%s{%s} %g\n", name, b.String(), s.value)
