@@ -306,11 +306,11 @@ func (r *Run) interval() time.Duration {
 // judge is Judge without its bookkeeping: a pure function of r and now.
 func (r *Run) judge(now time.Time) Judgement {
 	j := Judgement{Upstream: StateWaiting}
+	r.upstream(now, &j) // the upstream is judged after a verdict too
 	if r.done != nil {
 		j.Verdict = r.done
 		return j
 	}
-	r.upstream(now, &j)
 	if now.Before(r.hold) {
 		j.Paused, j.Next = true, r.hold
 		return j

@@ -162,6 +162,8 @@ func TestRun(t *testing.T) {
 			{d: time.Second, block: dead(1), upstream: watchdog.StateOK}, // local acks: its figures say nothing
 			{d: 1500 * time.Millisecond, next: 4 * time.Second},
 			{d: 500 * time.Millisecond, rule: watchdog.NoPullData},
+			// after the verdict the upstream is still judged (it used to read waiting)
+			{d: time.Second, relay: &watchdog.Relay{Primary: watchdog.StateLost, PrimaryReason: "no answer"}, rule: watchdog.NoPullData, upstream: watchdog.StateLost},
 		}},
 		{"relay: a lost primary is reported", watchdog.Config{StatInterval: time.Second, Keepalive: 10 * time.Second, Relay: true, Terminal: true}, []step{
 			{d: 0, line: started},
