@@ -47,6 +47,13 @@ func demo(ctx context.Context, keep bool, level string) error {
 		return err
 	}
 	cfg := demoConfig(dir)
+	netCtx, netStop := context.WithCancel(ctx)
+	defer netStop()
+	port, err := demoNetwork(netCtx)
+	if err != nil {
+		return err
+	}
+	cfg.ServerPortUp, cfg.ServerPortDown = port, port
 	log := newLogger(cfg, os.Stderr)
 	if lvl, err := logrus.ParseLevel(level); err == nil {
 		log.SetLevel(lvl)
@@ -97,7 +104,7 @@ func demoConfig(dir string) supervisor.Config {
 		RegionFilePath: filepath.Join(dir, "var", "region"), RegionPollInterval: time.Minute,
 		DiagnosticsFilePath: filepath.Join(dir, "var", "diagnostics"), StatusFilePath: filepath.Join(dir, "var", "status.json"),
 		RootDir: filepath.Join(dir, "opt"), SX1302Forwarder: filepath.Join(dir, "sx1302", "lora_pkt_fwd"), SX1301Dir: filepath.Join(dir, "sx1301"),
-		ServerAddress: "127.0.0.1", ServerPortUp: 1680, ServerPortDown: 1680,
+		ServerAddress: "127.0.0.1", ServerPortUp: 1680, ServerPortDown: 1680, Relay: true, // the ports: demoNetwork
 		LoraPktFwdBeforeCheckSleepSeconds: 1, LoraPktFwdAfterSuccessSleepSeconds: 30, LoraPktFwdAfterFailureSleepSeconds: 1,
 		LogLevel: "info", LogFormat: "text",
 		// A statistics block every second, so the watchdog acts within seconds.
@@ -162,6 +169,10 @@ func demoWatchdog(s supervisor.Status, waitFor func(string, func(supervisor.Stat
 	if s, err := waitFor("a statistics block", func(s supervisor.Status) bool { return s.Radio != nil && s.Radio.Watchdog.Verdict == "ok" }); err == nil {
 		r := s.Radio
 		say("statistics every %gs: %d packets received, %.0f%% of PUSH_DATA acknowledged so far; watchdog %s", r.StatIntervalSecs, r.Total.Received, r.Total.PushAckPct, r.Watchdog.Verdict)
+	}
+	if s, err := waitFor("the network's answer", func(s supervisor.Status) bool { return len(s.Upstreams) > 0 && s.Upstreams[0].State == "ok" }); err == nil {
+		u := s.Upstreams[0]
+		say("the forwarder sends to pktfwd's relay, which relays to the network %s: %s, %d of %d PUSH_DATA acknowledged", u.Name, u.State, u.PushAcked, u.PushSent)
 	}
 	say("the forwarder's radio hangs (SIGUSR2): the process stays alive, ignores SIGTERM, and prints no more statistics")
 	if err := syscall.Kill(s.PID, syscall.SIGUSR2); err != nil {
