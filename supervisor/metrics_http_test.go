@@ -7,8 +7,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
+	"pktfwd/internal/testtool"
 	"strings"
 	"testing"
 	"time"
@@ -40,26 +40,11 @@ func TestValidate_MetricsAddrPort(t *testing.T) {
 	}
 }
 
-// requireTool returns the path of a program a test needs. Without it the
-// test skips, and fails under CI=true: CI must not pass by not testing.
-func requireTool(t *testing.T, name, install string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed and CI=true: %s", name, install)
-	}
-	t.Skipf("%s is not installed (%s); CI=true makes this a failure", name, install)
-	return ""
-}
-
 // The /metrics of a running supervisor, with a label value holding every
 // character the format escapes, passes `promtool check metrics`: the
 // exposition parses and no name breaks Prometheus's conventions.
 func TestMetrics_PromtoolAcceptsTheExposition(t *testing.T) {
-	promtool := requireTool(t, "promtool", "apt-get install prometheus (.ci/run does)")
+	promtool := testtool.Require(t, "promtool", "apt-get install prometheus; .ci/run does")
 	h := newHarness(t)
 	h.cfg.RegionOverride = "EU868"
 	h.cfg.GlobalConfOverlay = `{"gateway_conf":{"stat_interval":1}}`

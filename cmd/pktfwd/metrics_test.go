@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"pktfwd/internal/testtool"
 	"strings"
 	"syscall"
 	"testing"
@@ -28,7 +29,7 @@ import (
 // than before 35 s later.
 func TestMetrics_IdleClientsCannotStarvePktfwdOfFiles(t *testing.T) {
 	t.Parallel()
-	prlimit := requireTool(t, "prlimit", "util-linux")
+	prlimit := testtool.Require(t, "prlimit", "apt-get install util-linux")
 	self, _ := os.Executable()
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "sx1302"), 0o755)
