@@ -3,7 +3,6 @@
 package supervisor
 
 import (
-	"fmt"
 	"io"
 	"time"
 )
@@ -17,7 +16,7 @@ func writeWatchdogMetrics(w io.Writer, st Status) {
 		return
 	}
 	gauge := func(name, help string, v float64) {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %g\n", name, help, name, name, v)
+		writeFamily(w, name, "gauge", help, sample{value: v})
 	}
 	is := func(state string) float64 {
 		if r.Upstream.State == state {
